@@ -1,0 +1,69 @@
+# Shared by the kernel suites (tests/kernel/*.bats), which run inside a VM
+# booted by tests/vm/run with Soft-RoCE up (fab0 10.77.0.1, rxe0).
+RMEM_TREE=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+. "$RMEM_TREE/tests/vm/lib.sh"
+RMEM_KO=$RMEM_TREE/drivers/rmem/rmem.ko
+RMEMCTL=$RMEM_TREE/tools/rmemctl/rmemctl
+DONORD=$RMEM_TREE/server/donor/rmem-donord
+FAB_ADDR=10.77.0.1
+
+# Every test writes a marker to the kernel log first and fails in teardown
+# if the kernel complained after it.
+rmem_setup_marker() {
+	RMEM_MARKER=$(kmsg_marker "$BATS_TEST_FILENAME:$BATS_TEST_NAME")
+}
+
+rmem_check_splat() {
+	local splat
+	splat=$(kmsg_since "$RMEM_MARKER" | kmsg_splats) || return 0
+	echo "kernel splat during the test:" >&2
+	kmsg_since "$RMEM_MARKER" | tail -n 60 >&2
+	return 1
+}
+
+setup() { rmem_setup_marker; }
+teardown() { rmem_cleanup_all; rmem_check_splat; }
+
+# Suites that start things register cleanups here; teardown runs them.
+RMEM_CLEANUPS=()
+rmem_on_teardown() { RMEM_CLEANUPS+=("$*"); }
+rmem_cleanup_all() {
+	local c i
+	for ((i = ${#RMEM_CLEANUPS[@]} - 1; i >= 0; i--)); do
+		c=${RMEM_CLEANUPS[$i]}
+		eval "$c" >/dev/null 2>&1 || true
+	done
+	RMEM_CLEANUPS=()
+}
+
+rmem_loaded() { [ -d /sys/module/rmem ]; }
+
+rmem_load() {
+	rmem_loaded || insmod "$RMEM_KO" "$@"
+}
+
+rmem_unload() {
+	if rmem_loaded; then rmmod rmem; fi
+}
+
+# start_donor PORT SIZE [SLAB] [extra args]: run a donor in the background,
+# wait until it listens; sets DONOR_PID.
+start_donor() {
+	local port=$1 size=$2 slab=${3:-64M}
+	shift 3 || shift $#
+	"$DONORD" --listen "$FAB_ADDR:$port" --size "$size" --slab-size "$slab" "$@" \
+		>>"${BATS_TEST_TMPDIR:-/tmp}/donor-$port.log" 2>&1 &
+	DONOR_PID=$!
+	rmem_on_teardown "kill -9 $DONOR_PID"
+	local i
+	for i in $(seq 100); do
+		if grep -q -i 'listening' "${BATS_TEST_TMPDIR:-/tmp}/donor-$port.log" 2>/dev/null; then
+			return 0
+		fi
+		kill -0 "$DONOR_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "donor on port $port did not start:" >&2
+	cat "${BATS_TEST_TMPDIR:-/tmp}/donor-$port.log" >&2
+	return 1
+}
