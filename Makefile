@@ -22,7 +22,7 @@ DESTDIR ?=
 
 # Userspace components, in build order (server/common is a library the
 # daemons link).
-USER_DIRS := server/common server/donor server/controller tools/rmemctl bench
+USER_DIRS := server/common server/donor server/controller tools/rmemctl bench tests/nlfuzz
 UNIT_DIRS := server/common server/donor server/controller tools/rmemctl
 
 all: module userspace
@@ -43,7 +43,7 @@ check:
 	./tests/run-all
 
 demo: all
-	./tests/vm/run --rxe --mem 3G --timeout 900 --name demo -- ./demo/demo.sh
+	./tests/vm/run --rxe --mem 3G --timeout 900 --name demo -- ./tests/demo/demo.sh
 
 bench: all
 	./bench/run $(if $(QUICK),--quick)

@@ -67,3 +67,43 @@ start_donor() {
 	cat "${BATS_TEST_TMPDIR:-/tmp}/donor-$port.log" >&2
 	return 1
 }
+
+# attach_dev SIZE [PORT...]: rmemctl attach to the donors on the given
+# ports (default 7470); sets DEV to the device path.
+attach_dev() {
+	local size=$1 p args=()
+	shift
+	[ $# -gt 0 ] || set -- 7470
+	for p in "$@"; do args+=(--donor "$FAB_ADDR:$p"); done
+	DEV=$("$RMEMCTL" attach "${args[@]}" --size "$size") || return 1
+	[ -b "$DEV" ] || { echo "attach printed '$DEV', not a block device" >&2; return 1; }
+	rmem_on_teardown "\"$RMEMCTL\" detach $(basename "$DEV")"
+}
+
+# The usual start: module, one donor on port 7470, one device.
+# rmem_standard_setup DEV_SIZE DONOR_SIZE [insmod params...]
+rmem_standard_setup() {
+	local dsize=$1 donor=$2
+	shift 2
+	rmem_load "$@"
+	rmem_on_teardown "rmmod rmem"
+	start_donor 7470 "$donor" 64M
+	attach_dev "$dsize"
+}
+
+# vmstat_get FIELD: a counter from /proc/vmstat.
+vmstat_get() { awk -v f="$1" '$1 == f { print $2 }' /proc/vmstat; }
+
+# run_in_cgroup NAME MAX CMD...: run CMD in a fresh cgroup v2 group whose
+# memory.max is MAX.
+run_in_cgroup() {
+	local name=$1 max=$2 cg
+	shift 2
+	grep -q memory /sys/fs/cgroup/cgroup.subtree_control ||
+		echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+	cg=/sys/fs/cgroup/$name
+	mkdir -p "$cg"
+	echo "$max" >"$cg/memory.max"
+	rmem_on_teardown "rmdir $cg"
+	(echo "$BASHPID" >"$cg/cgroup.procs" && exec "$@")
+}
