@@ -11,7 +11,7 @@ pkgs=(
 	libinih-dev libssl-dev
 	# VM harness and tests
 	qemu-system-x86 busybox-static cpio iproute2 rdma-core ibverbs-utils
-	rdmacm-utils perftest bats fio stress-ng sqlite3 curl python3
+	rdmacm-utils perftest bats fio stress-ng sqlite3 curl jq python3
 	util-linux procps psmisc
 	# peers and benchmarks
 	nvme-cli nbd-server nbd-client redis-server redis-tools gnuplot-nox
