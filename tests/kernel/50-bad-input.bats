@@ -68,9 +68,12 @@ load helpers
 
 @test "a busy device cannot be detached; an unprivileged user cannot attach" {
 	rmem_standard_setup 128M 256M
-	exec 3<"$DEV"
+	# bats owns fd 3: hold the device open from another process.
+	sleep 120 <"$DEV" &
+	local holder=$!
+	sleep 0.5
 	run "$RMEMCTL" detach "$(basename "$DEV")"
-	exec 3<&-
+	kill "$holder"; wait "$holder" 2>/dev/null || true
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"in use"* ]]
 	[ -b "$DEV" ]
