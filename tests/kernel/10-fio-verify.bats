@@ -11,7 +11,7 @@ fio_verify() {
 	fio --name="$name" --filename="$DEV" --direct=1 --ioengine=libaio \
 		--rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs=2 \
 		--size=50% --offset_increment=50% \
-		--verify=crc32c --verify_fatal=1 --do_verify=1 \
+		--verify=crc32c --verify_fatal=1 --verify_state_save=0 --do_verify=1 \
 		--randrepeat=0 --group_reporting --output-format=terse \
 		>"$BATS_TEST_TMPDIR/$name.out" 2>&1 || {
 		cat "$BATS_TEST_TMPDIR/$name.out" >&2; return 1; }
@@ -19,7 +19,7 @@ fio_verify() {
 	fio --name="$name" --filename="$DEV" --direct=1 --ioengine=libaio \
 		--rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs=2 \
 		--size=50% --offset_increment=50% \
-		--verify=crc32c --verify_fatal=1 --verify_only=1 \
+		--verify=crc32c --verify_fatal=1 --verify_state_save=0 --verify_only=1 \
 		--randrepeat=0 --group_reporting --output-format=terse \
 		>"$BATS_TEST_TMPDIR/$name.verify" 2>&1 || {
 		cat "$BATS_TEST_TMPDIR/$name.verify" >&2; return 1; }
