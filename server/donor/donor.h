@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rmem-donord state.  One thread, one epoll loop; everything below is
+ * touched only from that loop.
+ *
+ *   donor ─┬─ slab pool (slabs.c): the pinned memory and who holds what
+ *          ├─ devices: one per verbs context seen, with the completion
+ *          │  channel shared by the CTRL CQs of that context
+ *          └─ sessions (session.c), one per connected client id:
+ *                 PD ─┬─ MRs of the client's slabs
+ *                     └─ connections (conn.c): CTRL (SEND/RECV) and
+ *                        DATA (one-sided only), each a cm_id + QP + CQ
+ */
+#ifndef RMEM_DONOR_H
+#define RMEM_DONOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+
+#include <rmem/rmem_proto.h>
+
+#include "ctrl.h"
+#include "slabs.h"
+
+/* What an epoll event points at. */
+enum donor_fd_kind {
+	DONOR_FD_CM,
+	DONOR_FD_COMP,
+	DONOR_FD_SIGNAL,
+	DONOR_FD_TIMER,
+};
+
+struct donor_fd {
+	enum donor_fd_kind kind;
+	void *obj;
+};
+
+struct donor_dev {
+	struct ibv_context *verbs;	/* owned by librdmacm */
+	struct ibv_comp_channel *chan;
+	struct donor_fd efd;
+	uint32_t max_qp_rd_atom;
+	struct donor_dev *next;
+};
+
+struct conn;
+
+struct session {
+	uint8_t client_id[RMEM_CLIENT_ID_LEN];
+	struct donor *donor;
+	struct donor_dev *dev;
+	struct ibv_pd *pd;
+	struct conn *conns;
+	unsigned int nconns;
+	uint64_t last_heard_ms;	/* CTRL message or new connection */
+	bool idle_closing;
+	struct session *next;
+};
+
+struct conn {
+	struct rdma_cm_id *id;
+	struct session *sess;
+	enum rmem_conn_type type;
+	uint16_t queue;
+	bool established;
+	bool disconnecting;
+	struct ibv_cq *cq;
+	/* CTRL only: RMEM_CTRL_DEPTH receive then RMEM_CTRL_DEPTH send slots */
+	uint8_t *bufs;
+	struct ibv_mr *buf_mr;
+	struct conn *next;	/* in sess->conns */
+};
+
+struct donor {
+	struct slab_pool pool;
+	struct ctrl_env env;
+	uint64_t instance_id;
+	struct rdma_event_channel *ec;
+	struct rdma_cm_id *listen_id;
+	struct donor_fd cm_efd;
+	int epfd;
+	int sigfd;
+	struct donor_fd sig_efd;
+	int timerfd;
+	struct donor_fd timer_efd;
+	struct donor_dev *devs;
+	struct session *sessions;
+	unsigned int nsessions;
+	unsigned int nconns;
+	bool stop;
+	int exit_code;
+	/* Drop sessions whose client sent nothing for this long; 0 = never. */
+	unsigned int idle_timeout_s;
+};
+
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t donor_now_ms(void);
+
+/* session.c */
+struct donor_dev *donor_dev_get(struct donor *d, struct ibv_context *verbs);
+void donor_devs_destroy(struct donor *d);
+struct session *session_find(struct donor *d, const uint8_t *client_id);
+struct session *session_create(struct donor *d, const uint8_t *client_id,
+			       struct donor_dev *dev);
+/* Drop a session with no connections left: MRs and PD go, slabs stay. */
+void session_destroy(struct session *sess);
+int session_map_slab(void *sess, struct slab *slab);
+void session_unmap_slab(void *sess, struct slab *slab);
+
+/* conn.c */
+struct conn *conn_create(struct session *sess, struct rdma_cm_id *id,
+			 enum rmem_conn_type type, uint16_t queue);
+void conn_destroy(struct conn *conn);
+void conn_disconnect(struct conn *conn);
+void donor_comp_event(struct donor *d, struct donor_dev *dev);
+
+/* Disconnect sessions idle past d->idle_timeout_s (called periodically). */
+void donor_reap_idle(struct donor *d);
+
+/* cm.c */
+int donor_listen(struct donor *d, const struct sockaddr *addr);
+void donor_cm_event(struct donor *d);
+void donor_disconnect_all(struct donor *d);
+
+#endif /* RMEM_DONOR_H */
