@@ -213,7 +213,8 @@ static void fixed_cases(void)
 	m = new_req(RMEM_CMD_DEV_ADD);
 	nla_put_u64(m, RMEM_ATTR_SIZE, 1 << 26);
 	put_donor(m, donor_addr, 0);
-	expect("add with donor port 0", send_req(m), -EINVAL);
+	/* Range checks in the policy answer ERANGE. */
+	expect("add with donor port 0", send_req(m), -ERANGE);
 
 	m = new_req(RMEM_CMD_DEV_ADD);
 	nla_put_u64(m, RMEM_ATTR_SIZE, 1 << 26);
@@ -226,7 +227,7 @@ static void fixed_cases(void)
 		nla_nest_end(m, d);
 	}
 	nla_nest_end(m, n);
-	expect("add with too many donors", send_req(m), -EINVAL);
+	expect("add with too many donors", send_req(m), -E2BIG);
 
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
@@ -240,7 +241,7 @@ static void fixed_cases(void)
 	nla_put_u64(m, RMEM_ATTR_SIZE, 1 << 26);
 	put_donor(m, donor_addr, donor_port);
 	nla_put(m, RMEM_ATTR_CLIENT_ID, 3, "abc");
-	expect("add with a short client id", send_req(m), -EINVAL);
+	expect("add with a short client id", send_req(m), -ERANGE);
 
 	m = new_req(RMEM_CMD_DEV_DEL);
 	nla_put_string(m, RMEM_ATTR_DEV_NAME, "rmem-nosuch");
