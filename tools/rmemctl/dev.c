@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <netlink/attr.h>
 #include <netlink/genl/genl.h>
@@ -17,6 +18,8 @@
 #include <rmem/rmem_netlink.h>
 
 #include "args.h"
+#include "attach_ctl.h"
+#include "config.h"
 #include "devinfo.h"
 #include "nl.h"
 #include "print.h"
@@ -26,7 +29,7 @@
  * Turn the driver's errno into the operator's words.  @dev names the
  * device concerned, @size the size asked for (0 when not relevant).
  */
-static void dev_error(const char *cmd, const struct rmem_nl_error *e,
+void dev_error(const char *cmd, const struct rmem_nl_error *e,
 		      const char *dev, uint64_t size)
 {
 	char meaning[160];
@@ -88,12 +91,17 @@ static void dev_error(const char *cmd, const struct rmem_nl_error *e,
 #define RMEM_BLOCK_SIZE	4096
 
 static const char attach_help[] =
-	"Usage: rmemctl attach --donor ADDR[:PORT] [--donor ...] --size SIZE\n"
+	"Usage: rmemctl attach --size SIZE [--replicas R] [--name NAME]\n"
+	"       rmemctl attach --donor ADDR[:PORT] [--donor ...] --size SIZE\n"
 	"                      [--slab-size SIZE] [--name NAME]\n"
 	"\n"
-	"Create a block device backed by memory the donors lend.\n"
+	"Create a block device backed by memory the donors lend.  Without\n"
+	"--donor, the controller of the cluster config (rmemctl --config,\n"
+	"$RMEM_CONFIG or /etc/rmem/rmem.conf) places the slabs and grants them.\n"
 	"  -d, --donor ADDR[:PORT]  donor address: IPv4:PORT or [IPv6]:PORT;\n"
 	"                           the port defaults to 7470 (up to 16 donors)\n"
+	"  -r, --replicas R         copies of each slab (controller only; 1..3,\n"
+	"                           default the cluster's)\n"
 	"  -s, --size SIZE          device size: bytes or K, M, G, T (binary)\n"
 	"  -S, --slab-size SIZE     slab size to ask for (default: the donors')\n"
 	"  -n, --name NAME          device name (default: next free rmemN)\n"
@@ -104,6 +112,7 @@ struct attach_args {
 	unsigned int nr_donors;
 	uint64_t size;
 	uint64_t slab_size;
+	unsigned int replicas;		/* 0: the cluster's default */
 	char name[RMEM_NAME_MAX];
 };
 
@@ -152,6 +161,7 @@ static int attach_parse_args(int argc, char **argv, struct attach_args *a)
 		{ "size", required_argument, NULL, 's' },
 		{ "slab-size", required_argument, NULL, 'S' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "replicas", required_argument, NULL, 'r' },
 		COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -161,7 +171,7 @@ static int attach_parse_args(int argc, char **argv, struct attach_args *a)
 
 	memset(a, 0, sizeof(*a));
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":d:s:S:n:" COMMON_SHORTOPTS,
+	while ((c = getopt_long(argc, argv, ":d:s:S:n:r:" COMMON_SHORTOPTS,
 				longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -187,6 +197,18 @@ static int attach_parse_args(int argc, char **argv, struct attach_args *a)
 					   err, sizeof(err)))
 				return usage_error("attach", "--name: %s", err);
 			break;
+		case 'r':
+			if (!strcmp(optarg, "1"))
+				a->replicas = 1;
+			else if (!strcmp(optarg, "2"))
+				a->replicas = 2;
+			else if (!strcmp(optarg, "3"))
+				a->replicas = 3;
+			else
+				return usage_error("attach",
+						   "--replicas: '%s' is not 1, 2 or 3",
+						   optarg);
+			break;
 		case ':':
 			return usage_error("attach", "option '%s' needs a value",
 					   argv[optind - 1]);
@@ -204,8 +226,18 @@ static int attach_parse_args(int argc, char **argv, struct attach_args *a)
 	if (optind < argc)
 		return usage_error("attach", "unexpected argument '%s'",
 				   argv[optind]);
-	if (!a->nr_donors)
-		return usage_error("attach", "at least one --donor is required");
+	if (a->nr_donors && a->replicas)
+		return usage_error("attach",
+				   "--replicas needs the controller (no --donor)");
+	/* no donors named and no cluster to ask: nothing can back the device */
+	if (!a->nr_donors && !opts.config && !getenv("RMEM_CONFIG") &&
+	    access(RMEM_CONFIG_DEFAULT_PATH, F_OK) != 0)
+		return usage_error("attach",
+				   "at least one --donor is required when no cluster config (%s) names a controller",
+				   RMEM_CONFIG_DEFAULT_PATH);
+	if (!a->nr_donors && a->slab_size)
+		return usage_error("attach",
+				   "--slab-size needs --donor (the cluster's slab size is used)");
 	if (!a->size)
 		return usage_error("attach", "--size is required");
 	/* the driver's block size; checked here so a typo costs no netlink */
@@ -226,7 +258,6 @@ static int attach_parse_args(int argc, char **argv, struct attach_args *a)
 int cmd_attach(int argc, char **argv)
 {
 	struct rmem_dev_info info = { .name = "" };
-	char path[RMEM_NAME_MAX + 8];
 	struct rmem_nl_error e;
 	struct attach_args a;
 	struct rmem_nl nl;
@@ -238,6 +269,8 @@ int cmd_attach(int argc, char **argv)
 		return ret;
 	/* -j may have come after the command name */
 	out_init(stdout, opts.json, opts.pretty);
+	if (!a.nr_donors)
+		return attach_via_controller(a.size, a.replicas, a.name);
 
 	if (rmem_nl_open(&nl))
 		return EXIT_FAIL;
@@ -259,18 +292,31 @@ int cmd_attach(int argc, char **argv)
 		fprintf(stderr, "rmemctl: attach: the driver created a device but did not name it in its reply (see: rmemctl status)\n");
 		return EXIT_FAIL;
 	}
-
-	snprintf(path, sizeof(path), "/dev/%s", info.name);
-	out_begin();
-	out_str("name", NULL, info.name);
-	out_str("path", "%s\n", path);
-	if (info.have_size)
-		out_size("size", NULL, info.size);
-	if (info.have_slab_size)
-		out_size("slab_size", NULL, info.slab_size);
-	ret = out_end();
+	ret = attach_print(&info);
 	dev_info_free(&info);
-	return ret ? EXIT_FAIL : EXIT_OK;
+	return ret;
+}
+
+int attach_print(const struct rmem_dev_info *info)
+{
+	char path[RMEM_NAME_MAX + 8];
+	char hex[2 * RMEM_CLIENT_ID_LEN + 1];
+	unsigned int i;
+
+	snprintf(path, sizeof(path), "/dev/%s", info->name);
+	out_begin();
+	out_str("name", NULL, info->name);
+	out_str("path", "%s\n", path);
+	if (info->have_size)
+		out_size("size", NULL, info->size);
+	if (info->have_slab_size)
+		out_size("slab_size", NULL, info->slab_size);
+	if (info->have_client_id) {
+		for (i = 0; i < RMEM_CLIENT_ID_LEN; i++)
+			snprintf(hex + 2 * i, 3, "%02x", info->client_id[i]);
+		out_str("client_id", NULL, hex);
+	}
+	return out_end() ? EXIT_FAIL : EXIT_OK;
 }
 
 /* ---- detach ---------------------------------------------------------- */
@@ -324,6 +370,9 @@ static int put_name(struct nl_msg *msg, const char *name)
 
 int cmd_detach(int argc, char **argv)
 {
+	struct rmem_dev_info info = { .name = "" };
+	uint8_t client_id[RMEM_CLIENT_ID_LEN];
+	bool have_client_id = false;
 	char name[RMEM_NAME_MAX];
 	struct rmem_nl_error e;
 	struct rmem_nl nl;
@@ -333,6 +382,15 @@ int cmd_detach(int argc, char **argv)
 	ret = parse_name_args("detach", detach_help, argc, argv, name, false);
 	if (ret >= 0)
 		return ret;
+
+	/* the client id names the device's allocation at the controller */
+	if (dev_get_one("detach", name, &info))
+		return EXIT_FAIL;
+	if (info.have_client_id) {
+		memcpy(client_id, info.client_id, sizeof(client_id));
+		have_client_id = true;
+	}
+	dev_info_free(&info);
 
 	if (rmem_nl_open(&nl))
 		return EXIT_FAIL;
@@ -349,7 +407,44 @@ int cmd_detach(int argc, char **argv)
 		dev_error("detach", &e, name, 0);
 		return EXIT_FAIL;
 	}
-	return EXIT_OK;
+	return have_client_id ? detach_release(name, client_id) : EXIT_OK;
+}
+
+static int get_one_reply(struct nlmsghdr *nlh, void *arg,
+			 struct rmem_nl_error *e)
+{
+	struct rmem_dev_info *info = arg;
+
+	if (info->name[0])
+		return 0;
+	return dev_info_parse(nlh, info, e->local, sizeof(e->local));
+}
+
+int dev_get_one(const char *cmd, const char *name, struct rmem_dev_info *info)
+{
+	struct rmem_nl_error e;
+	struct rmem_nl nl;
+	struct nl_msg *msg;
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	if (rmem_nl_open(&nl))
+		return -1;
+	msg = rmem_nl_msg(&nl, RMEM_CMD_DEV_GET, 0);
+	if (!msg || put_name(msg, name)) {
+		nlmsg_free(msg);
+		rmem_nl_close(&nl);
+		fprintf(stderr, "rmemctl: %s: cannot build the request: out of memory\n", cmd);
+		return -1;
+	}
+	ret = rmem_nl_request(&nl, msg, get_one_reply, info, &e);
+	rmem_nl_close(&nl);
+	if (ret) {
+		dev_error(cmd, &e, name, 0);
+		dev_info_free(info);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- status ---------------------------------------------------------- */
@@ -433,6 +528,9 @@ int cmd_status(int argc, char **argv)
 	qsort(l.devs, l.nr, sizeof(*l.devs), cmp_dev);
 	out_begin();
 	dev_list_print(l.devs, l.nr, opts.verbose);
+	/* a named device is a local question; the cluster is for the overview */
+	if (!name[0])
+		status_cluster_print();
 	ret = out_end() ? EXIT_FAIL : EXIT_OK;
 
 out_free:

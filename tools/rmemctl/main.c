@@ -25,7 +25,8 @@ static const struct rmemctl_cmd commands[] = {
 	{ "detach",  cmd_detach,  "remove a device" },
 	{ "status",  cmd_status,  "show devices, donors, slabs and counters" },
 	{ "monitor", cmd_monitor, "print driver events as they happen" },
-	/* controller commands (donate, undonate, donors, slabs) go here */
+	{ "donors",  cmd_donors,  "list the cluster's donors (controller)" },
+	{ "slabs",   cmd_slabs,   "list which client holds which slabs where (controller)" },
 };
 
 static void print_usage(FILE *f)
@@ -39,6 +40,8 @@ static void print_usage(FILE *f)
 		"  -j, --json     JSON output\n"
 		"  -p, --pretty   indented JSON (with -j)\n"
 		"  -v, --verbose  more detail (status: every slab)\n"
+		"  -c, --config FILE  cluster config (default $RMEM_CONFIG, else\n"
+		"                 /etc/rmem/rmem.conf)\n"
 		"  -h, --help     this help; COMMAND --help for a command's\n"
 		"  -V, --version  print the version\n"
 		"\n"
@@ -94,6 +97,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "config", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name;
@@ -101,7 +105,7 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	/* "+": stop at the command, its options are its own */
-	while ((c = getopt_long(argc, argv, "+jpvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jpvhVc:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opts.json = true;
@@ -112,6 +116,9 @@ int main(int argc, char **argv)
 		case 'v':
 			opts.verbose = true;
 			break;
+		case 'c':
+			opts.config = optarg;
+			break;
 		case 'h':
 			print_usage(stdout);
 			return EXIT_OK;
@@ -120,6 +127,10 @@ int main(int argc, char **argv)
 			       RMEMCTL_VERSION, RMEM_GENL_NAME,
 			       RMEM_GENL_VERSION);
 			return EXIT_OK;
+		case '?':
+			if (optopt == 'c')
+				return usage_error(NULL, "--config needs a FILE");
+			/* fall through */
 		default:
 			return usage_error(NULL, "unknown option '%s'",
 					   argv[optind - 1]);

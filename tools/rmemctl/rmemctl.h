@@ -15,6 +15,7 @@ struct rmemctl_opts {
 	bool json;
 	bool pretty;
 	bool verbose;
+	const char *config;	/* --config FILE, or NULL */
 };
 extern struct rmemctl_opts opts;
 
@@ -33,6 +34,11 @@ int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_donors(int argc, char **argv);
+int cmd_slabs(int argc, char **argv);
+
+/* cluster.c: the cluster section of `status` when a controller is configured */
+void status_cluster_print(void);
 
 /* "rmemctl: CMD: MSG" and "Try 'rmemctl CMD --help'." on stderr */
 int usage_error(const char *cmd, const char *fmt, ...)
