@@ -43,7 +43,7 @@ check:
 	./tests/run-all
 
 demo: all
-	./tests/vm/run --rxe --mem 3G --timeout 900 --name demo -- ./tests/demo/demo.sh
+	./tests/vm/run --rxe --mem 4G --timeout 1200 --name demo -- ./tests/demo/demo.sh
 
 bench: all
 	./bench/run $(if $(QUICK),--quick)
