@@ -48,10 +48,16 @@ kmem_kb() {
 @test "Soft-RoCE is up and an RDMA connection works (rping)" {
 	run rdma link show rxe0/1
 	[[ "$output" == *"state ACTIVE"* ]]
-	rping -s -a "$FAB_ADDR" -p 7999 -C 5 >"$BATS_TEST_TMPDIR/server.log" 2>&1 &
-	local spid=$!
-	sleep 1
-	run timeout 30 rping -c -a "$FAB_ADDR" -p 7999 -C 5 -v
+	# fd 3 is bats' own: a background process must not hold it.
+	timeout 120 rping -s -a "$FAB_ADDR" -p 7999 -C 5 \
+		>"$BATS_TEST_TMPDIR/server.log" 2>&1 3>&- &
+	local spid=$! i
+	# The server needs a moment to listen under emulation: retry.
+	for i in $(seq 20); do
+		run timeout 30 rping -c -a "$FAB_ADDR" -p 7999 -C 5 -v
+		[ "$status" -eq 0 ] && break
+		sleep 1
+	done
 	wait "$spid"
 	[ "$status" -eq 0 ]
 	[ "$(grep -c 'ping data' <<<"$output")" -eq 5 ]

@@ -75,9 +75,9 @@ wait_for() {
 	rmem_load io_timeout=5
 	rmem_on_teardown "rmmod rmem"
 	local mon="$BATS_TEST_TMPDIR/mon" monj="$BATS_TEST_TMPDIR/monj"
-	"$RMEMCTL" monitor >"$mon" 2>&1 &
+	"$RMEMCTL" monitor >"$mon" 2>&1 3>&- &
 	local mon_pid=$!
-	"$RMEMCTL" -j monitor >"$monj" 2>&1 &
+	"$RMEMCTL" -j monitor >"$monj" 2>&1 3>&- &
 	local monj_pid=$!
 	rmem_on_teardown "kill $mon_pid $monj_pid"
 	sleep 0.5
@@ -122,7 +122,7 @@ wait_for() {
 	[[ "$output" == *"larger than the donors lend"* ]]
 	attach_dev 64M
 	# hold the device open (not on fd 3: bats owns it)
-	sleep 60 <"$DEV" &
+	sleep 60 <"$DEV" 3>&- &
 	local holder=$!
 	rmem_on_teardown "kill $holder"
 	sleep 0.5

@@ -13,7 +13,7 @@ IO_TIMEOUT=5
 	fio --name=killme --filename="$DEV" --direct=1 --ioengine=libaio \
 		--rw=randrw --bs=4k --iodepth=16 --numjobs=2 --time_based \
 		--runtime=120 --output-format=terse \
-		>"$BATS_TEST_TMPDIR/fio.out" 2>&1 &
+		>"$BATS_TEST_TMPDIR/fio.out" 2>&1 3>&- &
 	local fpid=$! t0 t1
 	sleep 4
 	kill -9 "$DONOR_PID"

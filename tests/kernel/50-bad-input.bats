@@ -69,7 +69,7 @@ load helpers
 @test "a busy device cannot be detached; an unprivileged user cannot attach" {
 	rmem_standard_setup 128M 256M
 	# bats owns fd 3: hold the device open from another process.
-	sleep 120 <"$DEV" &
+	sleep 120 <"$DEV" 3>&- &
 	local holder=$!
 	sleep 0.5
 	run "$RMEMCTL" detach "$(basename "$DEV")"

@@ -47,7 +47,7 @@ CONF
 	done
 	rmem_load
 	"$(controllerd)" --config "$CLUSTER_DIR/rmem.conf" \
-		>"$CLUSTER_DIR/controller.log" 2>&1 &
+		>"$CLUSTER_DIR/controller.log" 2>&1 3>&- &
 	echo $! >"$CLUSTER_DIR/controller.pid"
 	# three donors of 256M (4 slabs each), in three zones, started together
 	i=0
@@ -56,7 +56,7 @@ CONF
 		"$DONORD" --listen "$a:7470" --size 256M --slab-size "$SLAB" \
 			--controller "127.0.0.1:$CTL_PORT" \
 			--token-file "$CLUSTER_DIR/token" --zone "z$i" \
-			>"$CLUSTER_DIR/donor-$a.log" 2>&1 &
+			>"$CLUSTER_DIR/donor-$a.log" 2>&1 3>&- &
 		echo $! >"$CLUSTER_DIR/donor-$a.pid"
 	done
 	for i in $(seq 600); do

@@ -52,7 +52,7 @@ start_donor() {
 	local port=$1 size=$2 slab=${3:-64M}
 	shift 3 || shift $#
 	"$DONORD" --listen "$FAB_ADDR:$port" --size "$size" --slab-size "$slab" "$@" \
-		>>"${BATS_TEST_TMPDIR:-/tmp}/donor-$port.log" 2>&1 &
+		>>"${BATS_TEST_TMPDIR:-/tmp}/donor-$port.log" 2>&1 3>&- &
 	DONOR_PID=$!
 	rmem_on_teardown "kill -9 $DONOR_PID"
 	local i
