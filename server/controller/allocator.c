@@ -271,6 +271,32 @@ enum alloc_err allocator_donor_reset(struct allocator *a, uint32_t id,
 	return ALLOC_OK;
 }
 
+enum alloc_err allocator_donor_resize(struct allocator *a, uint32_t id,
+				      uint32_t total_slabs)
+{
+	struct donor *d = donor_find(a, id);
+	uint8_t *taken;
+
+	if (!d)
+		return ALLOC_ENOENT;
+	if (!total_slabs)
+		return ALLOC_EINVAL;
+	/* Slabs past the new end went back to the donor's host: none held. */
+	for (uint32_t i = total_slabs; i < d->total; i++)
+		if (d->taken[i])
+			return ALLOC_EBUSY;
+	taken = realloc(d->taken, total_slabs);
+	if (!taken)
+		return ALLOC_ENOMEM;
+	if (total_slabs > d->total)
+		memset(taken + d->total, 0, total_slabs - d->total);
+	d->taken = taken;
+	d->total = total_slabs;
+	if (d->reported_free > total_slabs)
+		d->reported_free = total_slabs;
+	return ALLOC_OK;
+}
+
 enum alloc_err allocator_donor_set_up(struct allocator *a, uint32_t id,
 				      bool up)
 {

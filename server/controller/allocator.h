@@ -82,6 +82,13 @@ enum alloc_err allocator_donor_remove(struct allocator *a, uint32_t id);
 /* New capacity and zone; only for a donor with no live replica. */
 enum alloc_err allocator_donor_reset(struct allocator *a, uint32_t id,
 				     const char *zone, uint32_t total_slabs);
+/*
+ * The donor lends @total_slabs now (slab ids 0..total_slabs-1).  Growing
+ * always works; shrinking fails with ALLOC_EBUSY while a slab at or above
+ * the new end is given out.  The reported free count is cut to fit.
+ */
+enum alloc_err allocator_donor_resize(struct allocator *a, uint32_t id,
+				      uint32_t total_slabs);
 enum alloc_err allocator_donor_set_up(struct allocator *a, uint32_t id,
 				      bool up);
 enum alloc_err allocator_donor_set_free(struct allocator *a, uint32_t id,

@@ -303,20 +303,23 @@ static enum MHD_Result heartbeat_post(struct api_server *s,
 {
 	char msg[512];
 	json_object *body = parse_body(req, msg, sizeof(msg)), *reply = NULL;
-	uint64_t free_slabs = 0, instance_id = 0;
+	uint64_t free_slabs = 0, instance_id = 0, total_slabs = 0;
 	enum cluster_status st;
-	int has_instance;
+	int has_instance, has_total;
 
 	if (!body)
 		return send_error(s, conn, MHD_HTTP_BAD_REQUEST, msg, NULL);
 	if (get_u64(body, "free_slabs", true, &free_slabs, msg, sizeof(msg)) < 0 ||
 	    (has_instance = get_u64(body, "instance_id", false, &instance_id,
-				    msg, sizeof(msg))) < 0) {
+				    msg, sizeof(msg))) < 0 ||
+	    (has_total = get_u64(body, "total_slabs", false, &total_slabs,
+				 msg, sizeof(msg))) < 0) {
 		json_object_put(body);
 		return send_error(s, conn, MHD_HTTP_BAD_REQUEST, msg, NULL);
 	}
 	json_object_put(body);
 	st = cluster_donor_heartbeat(s->cluster, id, free_slabs,
+				     has_total ? &total_slabs : NULL,
 				     has_instance ? &instance_id : NULL,
 				     &reply, msg, sizeof(msg));
 	return send_result(s, conn, st, reply, msg);

@@ -467,6 +467,49 @@ static enum cluster_status storage_failed(struct cluster *c, const char *what,
 	return CLUSTER_INTERNAL;
 }
 
+/*
+ * A donor that grew or gave memory back: new capacity, stored first so
+ * that a restarted controller offers the same slabs.  A shrink below a
+ * slab this controller granted is refused (409): the donor only gives
+ * back free slabs at the top, so that means the two disagree.
+ */
+static enum cluster_status resize_donor(struct cluster *c, struct donor_meta *m,
+		uint64_t total, char *msg, size_t msglen)
+{
+	const struct storage_ops *ops = c->st->ops;
+	struct storage_donor sd;
+	char text[300];
+	enum alloc_err e;
+
+	if (!total || total > CLUSTER_MAX_DONOR_SLABS) {
+		set_msg(msg, msglen, "total_slabs must be 1..%u", CLUSTER_MAX_DONOR_SLABS);
+		return CLUSTER_BAD_REQUEST;
+	}
+	e = allocator_donor_resize(c->alloc, m->id, (uint32_t)total);
+	if (e == ALLOC_EBUSY) {
+		set_msg(msg, msglen, "total_slabs %" PRIu64 " would drop slabs that "
+			"are granted to clients", total);
+		return CLUSTER_CONFLICT;
+	}
+	if (e != ALLOC_OK) {
+		set_msg(msg, msglen, "cannot resize donor %u", m->id);
+		return CLUSTER_INTERNAL;
+	}
+	sd = to_storage(m);
+	sd.total_slabs = (uint32_t)total;
+	snprintf(text, sizeof(text), "donor %s now lends %" PRIu64 " slabs (was %u)",
+		 m->addr, total, m->total_slabs);
+	if (ops->begin(c->st) || ops->donor_update(c->st, &sd) ||
+	    ops->event_add(c->st, m->id, "resized", text) || ops->commit(c->st)) {
+		/* Put the allocator back: storage is the truth. */
+		allocator_donor_resize(c->alloc, m->id, m->total_slabs);
+		return storage_failed(c, "recording the new capacity", msg, msglen);
+	}
+	log_info("%s", text);
+	m->total_slabs = (uint32_t)total;
+	return CLUSTER_OK;
+}
+
 enum cluster_status cluster_donor_register(struct cluster *c,
 		const char *addr, uint64_t instance_id, uint64_t slab_size,
 		uint64_t total_slabs, const char *zone,
@@ -504,12 +547,18 @@ enum cluster_status cluster_donor_register(struct cluster *c,
 	m = meta_find_addr(c, addr);
 	if (m && m->instance_id == instance_id) {
 		/* The same run registering again (e.g. after a lost reply). */
-		if (m->total_slabs != total_slabs || strcmp(m->zone, zone)) {
+		if (strcmp(m->zone, zone)) {
 			set_msg(msg, msglen, "donor %s is registered with instance %"
-				PRIu64 " and another capacity or zone; a changed donor needs a new instance_id",
+				PRIu64 " and another zone; a changed donor needs a new instance_id",
 				addr, instance_id);
 			ret = CLUSTER_CONFLICT;
 			goto out_unlock;
+		}
+		/* It may have grown or shrunk while we did not hear it. */
+		if (m->total_slabs != total_slabs) {
+			ret = resize_donor(c, m, total_slabs, msg, msglen);
+			if (ret != CLUSTER_OK)
+				goto out_unlock;
 		}
 		if (m->state != STORAGE_DONOR_UP) {
 			sd = to_storage(m);
@@ -605,7 +654,8 @@ out_unlock:
 }
 
 enum cluster_status cluster_donor_heartbeat(struct cluster *c, uint32_t id,
-		uint64_t free_slabs, const uint64_t *instance_id,
+		uint64_t free_slabs, const uint64_t *total_slabs,
+		const uint64_t *instance_id,
 		json_object **reply, char *msg, size_t msglen)
 {
 	const struct storage_ops *ops = c->st->ops;
@@ -626,6 +676,11 @@ enum cluster_status cluster_donor_heartbeat(struct cluster *c, uint32_t id,
 			*instance_id);
 		ret = CLUSTER_CONFLICT;
 		goto out_unlock;
+	}
+	if (total_slabs && *total_slabs != m->total_slabs) {
+		ret = resize_donor(c, m, *total_slabs, msg, msglen);
+		if (ret != CLUSTER_OK)
+			goto out_unlock;
 	}
 	if (free_slabs > m->total_slabs) {
 		set_msg(msg, msglen, "free_slabs %" PRIu64 " exceeds total_slabs %u",

@@ -64,8 +64,10 @@ enum cluster_status cluster_donor_register(struct cluster *c,
 		const char *addr, uint64_t instance_id, uint64_t slab_size,
 		uint64_t total_slabs, const char *zone,
 		json_object **reply, char *msg, size_t msglen);
+/* @total_slabs, if given, is the donor's new capacity (it grew or shrank). */
 enum cluster_status cluster_donor_heartbeat(struct cluster *c, uint32_t id,
-		uint64_t free_slabs, const uint64_t *instance_id,
+		uint64_t free_slabs, const uint64_t *total_slabs,
+		const uint64_t *instance_id,
 		json_object **reply, char *msg, size_t msglen);
 enum cluster_status cluster_donor_remove(struct cluster *c, uint32_t id,
 		json_object **reply, char *msg, size_t msglen);

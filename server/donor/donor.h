@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rmem-donord state.  One thread, one epoll loop; everything below is
- * touched only from that loop.
+ * rmem-donord state.  One epoll loop; everything below is touched only
+ * from that loop (the control socket's and the registrar's threads hand
+ * work to it or read atomic counters).
  *
  *   donor ─┬─ slab pool (slabs.c): the pinned memory and who holds what
  *          ├─ devices: one per verbs context seen, with the completion
@@ -31,6 +32,7 @@ enum donor_fd_kind {
 	DONOR_FD_COMP,
 	DONOR_FD_SIGNAL,
 	DONOR_FD_TIMER,
+	DONOR_FD_CONTROL,
 };
 
 struct donor_fd {
@@ -86,6 +88,8 @@ struct donor {
 	struct donor_fd sig_efd;
 	int timerfd;
 	struct donor_fd timer_efd;
+	struct ctlsock *ctl;
+	struct donor_fd ctl_efd;
 	struct donor_dev *devs;
 	struct session *sessions;
 	unsigned int nsessions;

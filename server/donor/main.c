@@ -22,6 +22,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "ctlsock.h"
 #include "donor.h"
 #include "log.h"
 #include "registrar.h"
@@ -38,6 +39,8 @@ struct options {
 	const char *advertise;
 	const char *zone;
 	const char *config;
+	const char *control_socket;
+	bool have_control_socket;
 	unsigned int idle_timeout_s;
 	bool have_size;
 	bool have_slab_size;
@@ -66,6 +69,9 @@ static void usage(FILE *out)
 "  -z, --zone NAME           failure domain told to the controller\n"
 "  -C, --config FILE         cluster config (default " RMEM_CONFIG_DEFAULT_PATH "\n"
 "                            if it exists); options override it\n"
+"      --control-socket PATH local control endpoint for rmemctl donate and\n"
+"                            undonate (default " DONOR_CONTROL_SOCKET_DEFAULT ";\n"
+"                            \"none\" to serve none)\n"
 "  -L, --log-level LEVEL     debug, info (default), warn or error\n"
 "      --idle-timeout SECONDS  disconnect a client that sent nothing for that\n"
 "                            long (default 120, 0 = never; slabs are kept)\n"
@@ -122,7 +128,7 @@ static int apply_config(struct options *o)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_HUGEPAGES = 256, OPT_SYSLOG, OPT_IDLE };
+	enum { OPT_HUGEPAGES = 256, OPT_SYSLOG, OPT_IDLE, OPT_CONTROL };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "size", required_argument, NULL, 's' },
@@ -136,6 +142,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "syslog", no_argument, NULL, OPT_SYSLOG },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "control-socket", required_argument, NULL, OPT_CONTROL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -192,6 +199,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_SYSLOG:
 			o->syslog = true;
+			break;
+		case OPT_CONTROL:
+			if (!*optarg)
+				return bad_option("%s", "--control-socket needs a path (or none)");
+			o->control_socket = optarg;
+			o->have_control_socket = true;
 			break;
 		case OPT_IDLE: {
 			char *end;
@@ -306,8 +319,8 @@ static void log_status(const struct donor *d)
 
 	/* Slabs held by clients that have no session right now. */
 	for (uint32_t i = 0; i < d->pool.count; i++)
-		if (d->pool.slabs[i].assigned && !d->pool.slabs[i].mr &&
-		    !session_find((struct donor *)d, d->pool.slabs[i].owner))
+		if (d->pool.slabs[i]->assigned && !d->pool.slabs[i]->mr &&
+		    !session_find((struct donor *)d, d->pool.slabs[i]->owner))
 			detached++;
 	format_size(d->pool.slab_size, sz, sizeof(sz));
 	log_info("status: instance %016" PRIx64 ", %u sessions, %u connections, "
@@ -423,7 +436,7 @@ static int start_registrar(const struct options *o, struct donor *d,
 		.token_len = d->env.token_len,
 		.instance_id = d->instance_id,
 		.slab_size = d->pool.slab_size,
-		.total_slabs = d->pool.count,
+		.total_slabs = &d->pool.count,
 		.free_slabs = &d->pool.nfree,
 	};
 	int rc;
@@ -438,6 +451,47 @@ static int start_registrar(const struct options *o, struct donor *d,
 	}
 	log_info("registering with controller %s as %s%s%s", url, advertise,
 		 o->zone ? ", zone " : "", o->zone ? o->zone : "");
+	return 0;
+}
+
+static void pool_changed(void *arg)
+{
+	registrar_kick(arg);	/* tell the controller the new capacity now */
+}
+
+/*
+ * The control socket.  The default path is best effort (several donors
+ * may share a test machine: the first one gets it); an explicit path
+ * must work.
+ */
+static int start_control(const struct options *o, struct donor *d,
+			 struct registrar *reg)
+{
+	const char *path = o->have_control_socket ? o->control_socket :
+			   DONOR_CONTROL_SOCKET_DEFAULT;
+	int evfd, rc;
+
+	if (!strcmp(path, "none"))
+		return 0;
+	rc = ctlsock_start(path, d, pool_changed, reg, &d->ctl, &evfd);
+	if (rc) {
+		const char *why = rc == -EADDRINUSE ? "another donor serves it" :
+				  rc == -EEXIST ? "a file that is no socket is in the way" :
+				  strerror(-rc);
+
+		if (!o->have_control_socket) {
+			log_warn("no control socket at %s: %s", path, why);
+			return 0;
+		}
+		log_error("control socket %s: %s", path, why);
+		return -1;
+	}
+	d->ctl_efd.kind = DONOR_FD_CONTROL;
+	if (add_fd(d->epfd, evfd, &d->ctl_efd)) {
+		log_error("epoll_ctl: %s", strerror(errno));
+		return -1;
+	}
+	log_info("control socket %s", path);
 	return 0;
 }
 
@@ -466,6 +520,9 @@ static int run_loop(struct donor *d)
 				break;
 			case DONOR_FD_SIGNAL:
 				on_signal(d, d->sigfd);
+				break;
+			case DONOR_FD_CONTROL:
+				ctlsock_dispatch(d->ctl);
 				break;
 			case DONOR_FD_TIMER: {
 				uint64_t ticks;
@@ -580,10 +637,13 @@ int main(int argc, char **argv)
 		goto out;
 	if (o.controller && start_registrar(&o, &d, advertise, &reg))
 		goto out;
+	if (start_control(&o, &d, reg))
+		goto out;
 
 	ret = run_loop(&d);
 
 out:
+	ctlsock_stop(d.ctl);
 	registrar_stop(reg);
 	if (d.nconns)
 		log_info("disconnecting %u clients (%u connections)",

@@ -27,6 +27,7 @@ struct registrar {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop;
+	bool kick;	/* heartbeat before the interval is up */
 };
 
 struct reply_buf {
@@ -159,7 +160,7 @@ static int do_register(struct registrar *r, uint64_t *id, unsigned int *interval
 	json_object_object_add(body, "slab_size",
 			       json_object_new_uint64(r->conf.slab_size));
 	json_object_object_add(body, "total_slabs",
-			       json_object_new_uint64(r->conf.total_slabs));
+			       json_object_new_uint64(atomic_load(r->conf.total_slabs)));
 	if (r->conf.zone && *r->conf.zone)
 		json_object_object_add(body, "zone", json_object_new_string(r->conf.zone));
 
@@ -193,8 +194,14 @@ static long do_heartbeat(struct registrar *r, uint64_t id)
 	char path[64];
 	long status;
 
-	json_object_object_add(body, "free_slabs",
-			       json_object_new_uint64(atomic_load(r->conf.free_slabs)));
+	uint32_t total = atomic_load(r->conf.total_slabs);
+	uint32_t nfree = atomic_load(r->conf.free_slabs);
+
+	/* Two loads, not one snapshot: never claim more free than total. */
+	if (nfree > total)
+		nfree = total;
+	json_object_object_add(body, "free_slabs", json_object_new_uint64(nfree));
+	json_object_object_add(body, "total_slabs", json_object_new_uint64(total));
 	json_object_object_add(body, "instance_id",
 			       json_object_new_uint64(r->conf.instance_id));
 	snprintf(path, sizeof(path), "/v1/donors/%" PRIu64 "/heartbeat", id);
@@ -221,9 +228,10 @@ static bool wait_or_stop(struct registrar *r, unsigned int ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&r->lock);
-	while (!r->stop &&
+	while (!r->stop && !r->kick &&
 	       pthread_cond_timedwait(&r->cond, &r->lock, &ts) != ETIMEDOUT)
 		;
+	r->kick = false;
 	stop = r->stop;
 	pthread_mutex_unlock(&r->lock);
 	return stop;
@@ -316,6 +324,16 @@ out_free:
 	free(r->base_url);
 	free(r);
 	return err;
+}
+
+void registrar_kick(struct registrar *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->kick = true;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
 }
 
 void registrar_stop(struct registrar *r)

@@ -22,7 +22,8 @@ struct registrar_conf {
 	size_t token_len;
 	uint64_t instance_id;
 	uint64_t slab_size;
-	uint32_t total_slabs;
+	/* Live counts: the pool grows and shrinks under the control socket. */
+	const _Atomic uint32_t *total_slabs;
 	const _Atomic uint32_t *free_slabs;
 };
 
@@ -37,5 +38,7 @@ int registrar_base_url(const char *controller, char *out, size_t len);
 /* 0 and *@out, or -errno (-EINVAL: token not usable in an HTTP header). */
 int registrar_start(const struct registrar_conf *conf, struct registrar **out);
 void registrar_stop(struct registrar *r);
+/* Send a heartbeat now (the pool changed size); NULL is fine. */
+void registrar_kick(struct registrar *r);
 
 #endif /* RMEM_DONOR_REGISTRAR_H */

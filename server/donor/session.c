@@ -133,7 +133,7 @@ void session_destroy(struct session *sess)
 
 	/* Registrations first: a PD with MRs in it cannot be freed. */
 	for (uint32_t i = 0; i < d->pool.count; i++) {
-		struct slab *slab = &d->pool.slabs[i];
+		struct slab *slab = d->pool.slabs[i];
 
 		if (!slab->assigned ||
 		    memcmp(slab->owner, sess->client_id, RMEM_CLIENT_ID_LEN))

@@ -264,8 +264,9 @@ assert n == 6, n
 	d=$(register 10.77.0.2:7470 100 4)
 	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$((3 * MIB))}"
 	id=$(jq .id <<<"$body")
+	# Same instance in another zone: that is another donor, not a resize.
 	expect 409 POST /v1/donors \
-		"{\"addr\":\"10.77.0.2:7470\",\"instance_id\":100,\"slab_size\":$MIB,\"total_slabs\":6}"
+		"{\"addr\":\"10.77.0.2:7470\",\"instance_id\":100,\"slab_size\":$MIB,\"total_slabs\":6,\"zone\":\"elsewhere\"}"
 	expect 200 POST /v1/donors \
 		"{\"addr\":\"10.77.0.2:7470\",\"instance_id\":101,\"slab_size\":$MIB,\"total_slabs\":6}"
 	[ "$(jq .id <<<"$body")" = "$d" ] && [ "$(jq .lost_slabs <<<"$body")" = 3 ]
@@ -290,6 +291,51 @@ assert n == 6, n
 	expect 200 GET "/v1/allocations/$id2"
 	[ "$(jq -r '[.slabs[].replicas[].state] | unique | join(",")' <<<"$body")" = lost ]
 	expect 404 GET /v1/donors/2
+}
+
+@test "a donor that grows or gives memory back: heartbeat total_slabs, durable" {
+	start_ctl
+	d=$(register 10.77.0.2:7470 500 2)
+	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$((2 * MIB))}"
+	a1=$(jq .id <<<"$body")
+	expect 507 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$MIB}"
+
+	# Grown to 4: two new slabs (ids 2 and 3) are offered.
+	expect 200 POST "/v1/donors/$d/heartbeat" '{"free_slabs":2,"total_slabs":4,"instance_id":500}'
+	expect 200 GET "/v1/donors/$d"
+	[ "$(jq .total_slabs <<<"$body")" = 4 ] && [ "$(jq .used_slabs <<<"$body")" = 2 ]
+	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$MIB}"
+	a2=$(jq .id <<<"$body")
+	[ "$(jq '.slabs[0].replicas[0].slab_id' <<<"$body")" = 2 ]
+	expect 200 GET /v1/events
+	[ "$(jq -r '.events[-1].kind' <<<"$body")" = resized ]
+
+	# Shrinking below a granted slab is refused and changes nothing.
+	expect 409 POST "/v1/donors/$d/heartbeat" '{"free_slabs":1,"total_slabs":2}'
+	expect 200 GET "/v1/donors/$d"
+	[ "$(jq .total_slabs <<<"$body")" = 4 ]
+	# free_slabs is checked against the new total; zero is no capacity.
+	expect 400 POST "/v1/donors/$d/heartbeat" '{"free_slabs":5,"total_slabs":4}'
+	expect 400 POST "/v1/donors/$d/heartbeat" '{"free_slabs":0,"total_slabs":0}'
+
+	# Slab 3 given back (the free top one): capacity 3, nothing offered.
+	expect 200 POST "/v1/donors/$d/heartbeat" '{"free_slabs":0,"total_slabs":3}'
+	expect 507 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$MIB}"
+	expect 200 DELETE "/v1/allocations/$a2"
+	expect 200 POST "/v1/donors/$d/heartbeat" '{"free_slabs":0,"total_slabs":2}'
+
+	# Durable: a restarted controller knows capacity 2 with 2 used.
+	stop_ctl
+	start_ctl
+	expect 200 GET "/v1/donors/$d"
+	[ "$(jq .total_slabs <<<"$body")" = 2 ] && [ "$(jq .used_slabs <<<"$body")" = 2 ]
+	# A re-registration of the same run with a new capacity is a resize too.
+	expect 200 POST /v1/donors \
+		"{\"addr\":\"10.77.0.2:7470\",\"instance_id\":500,\"slab_size\":$MIB,\"total_slabs\":3}"
+	[ "$(jq .id <<<"$body")" = "$d" ] && [ "$(jq .lost_slabs <<<"$body")" = 0 ]
+	expect 200 GET "/v1/donors/$d"
+	[ "$(jq .total_slabs <<<"$body")" = 3 ]
+	expect 200 DELETE "/v1/allocations/$a1"
 }
 
 @test "the database is WAL with synchronous=FULL, and one controller per database" {

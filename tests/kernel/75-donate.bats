@@ -52,7 +52,7 @@ heartbeat_interval_ms = 500
 CONF
 	rmem_load
 	"$RMEM_TREE/server/controller/rmem-controllerd" --config "$DON_DIR/rmem.conf" \
-		>"$DON_DIR/controller.log" 2>&1 &
+		>"$DON_DIR/controller.log" 2>&1 3>&- &
 	echo $! >"$DON_DIR/controller.pid"
 	for _ in $(seq 100); do
 		curl -s -o /dev/null "http://127.0.0.1:$CTL_PORT/metrics" && return 0
@@ -132,5 +132,5 @@ teardown_file() {
 	[[ "$output" == *"stopped"* ]]
 	! kill -0 "$pid" 2>/dev/null
 	[ ! -e /run/rmem/donord.sock ]
-	grep -q "gave 128M back to the host" "$DON_DIR/donord.log"
+	grep -q "gave 128 MiB back to the host" "$DON_DIR/donord.log" || { tail -n 30 "$DON_DIR/donord.log"; false; }
 }

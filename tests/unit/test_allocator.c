@@ -54,6 +54,26 @@ static void test_basics(void)
 	ok(di.used_slabs == 3 && di.available == 1, "3 used, 1 available");
 	ok(allocator_client_usage(a, CLIENT_A) == 3, "client usage 3");
 
+	/* A donor that grows or gives back free slabs at the top. */
+	ok(allocator_donor_resize(a, 1, 2) == ALLOC_EBUSY,
+	   "shrinking below a given-out slab (id 2) refused");
+	ok(allocator_donor_resize(a, 1, 0) == ALLOC_EINVAL, "resize to 0 refused");
+	ok(allocator_donor_resize(a, 9, 4) == ALLOC_ENOENT, "resize unknown donor");
+	ok(allocator_donor_resize(a, 1, 6) == ALLOC_OK &&
+	   allocator_donor_set_free(a, 1, 3) == ALLOC_OK &&
+	   allocator_plan(a, CLIENT_B, 3, 1, 0, p) == ALLOC_OK &&
+	   p[0].slab_id == 3 && p[1].slab_id == 4 && p[2].slab_id == 5,
+	   "grown to 6: slabs 3..5 are offered");
+	allocator_donor_set_free(a, 1, 6);
+	ok(allocator_donor_resize(a, 1, 3) == ALLOC_OK &&
+	   allocator_plan(a, CLIENT_B, 1, 1, 0, p) == ALLOC_ENOSPC,
+	   "shrunk to the 3 given-out slabs: nothing offered");
+	allocator_donor_get(a, 1, &di);
+	ok(di.total_slabs == 3 && di.reported_free == 3 && di.used_slabs == 3,
+	   "free count cut to the new capacity");
+	ok(allocator_donor_resize(a, 1, 4) == ALLOC_OK &&
+	   allocator_donor_set_free(a, 1, 1) == ALLOC_OK, "back to 4 slabs");
+
 	ok(allocator_plan(a, CLIENT_B, 1, 1, 0, p) == ALLOC_OK &&
 	   p[0].slab_id == 3, "next plan takes slab 3");
 	ok(allocator_plan(a, CLIENT_A, 1, 1, 3, p) == ALLOC_EQUOTA,

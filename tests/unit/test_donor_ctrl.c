@@ -88,7 +88,7 @@ int main(void)
 	st = send_msg(&env, cid_a, &m, sizeof(m), &r);
 	ok(st == 0 && le32toh(r.slab.slab_id) == 0 &&
 	   le32toh(r.slab.generation) == 1 && le32toh(r.slab.rkey) == 0x100 &&
-	   le64toh(r.slab.addr) == (uint64_t)(uintptr_t)pool.base &&
+	   le64toh(r.slab.addr) == (uint64_t)(uintptr_t)pool.maps[0].base &&
 	   le64toh(r.slab.length) == SLAB && le32toh(r.free_slabs) == 2 &&
 	   live_mrs == 1, "ALLOC ANY gives slab 0 gen 1 with an rkey");
 	gen0 = le32toh(r.slab.generation);
@@ -99,7 +99,7 @@ int main(void)
 	   "ATTACH of a still-registered slab keeps its rkey");
 
 	/* The session died: its registrations went with its PD. */
-	fake_unmap(NULL, &pool.slabs[0]);
+	fake_unmap(NULL, pool.slabs[0]);
 	st = send_msg(&env, cid_a, &m, sizeof(m), &r);
 	ok(st == 0 && le32toh(r.slab.rkey) == 0x101 && live_mrs == 1 &&
 	   le32toh(r.slab.slab_id) == 0 && le32toh(r.slab.generation) == gen0,
@@ -127,7 +127,7 @@ int main(void)
 	fail_map = 1;
 	m = msg(RMEM_MSG_SLAB_ALLOC, 13, RMEM_SLAB_ANY, 0);
 	st = send_msg(&env, cid_a, &m, sizeof(m), &r);
-	ok(st == ENOMEM && pool.nfree == 1 && !pool.slabs[1].assigned,
+	ok(st == ENOMEM && pool.nfree == 1 && !pool.slabs[1]->assigned,
 	   "a failed registration undoes the allocation (ENOMEM)");
 	fail_map = 0;
 	st = send_msg(&env, cid_a, &m, sizeof(m), &r);
@@ -155,7 +155,7 @@ int main(void)
 	m = msg(RMEM_MSG_KEEPALIVE | RMEM_MSG_REPLY, 23, 0, 0);
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == EPROTO, "a reply sent as request: EPROTO");
 	m = msg(RMEM_MSG_SLAB_FREE, 24, 0, gen0);
-	ok(send_msg(&env, cid_a, &m, 20, &r) == EPROTO && pool.slabs[0].assigned,
+	ok(send_msg(&env, cid_a, &m, 20, &r) == EPROTO && pool.slabs[0]->assigned,
 	   "truncated FREE: EPROTO, slab kept");
 	m = msg(RMEM_MSG_SLAB_ALLOC, 25, RMEM_SLAB_ANY, 0);
 	ok(send_msg(&env, cid_a, &m, sizeof(m) - 1, &r) == EPROTO && pool.nfree == 1,
@@ -224,8 +224,8 @@ int main(void)
 		if (r.hdr.status == 0)
 			ok_replies++;
 		for (uint32_t k = 0; k < pool.count; k++) {
-			nassigned += pool.slabs[k].assigned;
-			if (!pool.slabs[k].assigned && pool.slabs[k].mr)
+			nassigned += pool.slabs[k]->assigned;
+			if (!pool.slabs[k]->assigned && pool.slabs[k]->mr)
 				sane = false;
 		}
 		if (nassigned + pool.nfree != pool.count || live_mrs > (int)nassigned)
@@ -238,9 +238,9 @@ int main(void)
 	/* Every registration made is accounted for by a slab still held. */
 	int held = 0;
 	for (uint32_t i = 0; i < pool.count; i++) {
-		if (pool.slabs[i].mr) {
+		if (pool.slabs[i]->mr) {
 			held++;
-			fake_unmap(NULL, &pool.slabs[i]);
+			fake_unmap(NULL, pool.slabs[i]);
 		}
 	}
 	ok(live_mrs == 0, "no registration leaked (%d held at the end)", held);

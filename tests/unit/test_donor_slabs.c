@@ -42,7 +42,7 @@ int main(void)
 		return tap_done("test_donor_slabs");
 	ok(pool.count == 4 && pool.nfree == 4 && pool.slab_size == SLAB,
 	   "4 slabs, all free");
-	ok((uint8_t *)pool.slabs[3].addr == (uint8_t *)pool.base + 3 * SLAB,
+	ok((uint8_t *)pool.slabs[3]->addr == (uint8_t *)pool.maps[0].base + 3 * SLAB,
 	   "slabs are laid out back to back");
 
 	rc = slab_alloc(&pool, cid_a, RMEM_SLAB_ANY, &s0);
@@ -95,10 +95,49 @@ int main(void)
 	   "an exhausted pool gives -ENOSPC");
 
 	slab_pool_fini(&pool);
-	ok(pool.base == NULL && pool.slabs == NULL, "fini unmaps and forgets");
+	ok(pool.maps == NULL && pool.slabs == NULL, "fini unmaps and forgets");
 
 	rc = slab_pool_init(&pool, 2 * SLAB, SLAB, SLAB_BACKING_NORMAL);
 	ok(rc == 0 && !pool.hugepages, "normal backing on request");
+
+	/* Growing and shrinking: ids stay 0..count-1, holders stay valid. */
+	rc = slab_alloc(&pool, cid_a, 1, &s0);
+	ok(rc == 0 && s0->id == 1, "slab 1 held before growing");
+	memset(s0->addr, 0x77, SLAB);
+	ok(slab_pool_grow(&pool, SLAB + 1) == -EINVAL && pool.count == 2,
+	   "growing by a non-multiple of the slab size is refused");
+	rc = slab_pool_grow(&pool, 3 * SLAB);
+	ok(rc == 0 && pool.count == 5 && pool.nfree == 4 && pool.nmaps == 2,
+	   "grow by 3 slabs: a second mapping, 5 slabs, 4 free (rc %d)", rc);
+	ok(pool.slabs[1] == s0 && ((uint8_t *)s0->addr)[SLAB - 1] == 0x77,
+	   "a slab held across growth keeps its address and data");
+	ok(pool.slabs[4]->id == 4 && all_zero(pool.slabs[4]->addr, SLAB),
+	   "new slabs are numbered on and read as zeros");
+	rc = slab_alloc(&pool, cid_b, 3, &s1);
+	ok(rc == 0, "slab 3 (in the new mapping) handed out");
+	ok(slab_pool_shrink(&pool, UINT32_MAX) == 1 && pool.count == 4 &&
+	   pool.nfree == 2 && pool.slabs[4]->retired && pool.nmaps == 2,
+	   "shrink gives back only the free slab above the highest held one");
+	ok(slab_alloc(&pool, cid_b, 4, &x) == -ENOENT &&
+	   slab_lookup_owned(&pool, cid_b, 4, 0, &x) == -ENOENT,
+	   "a retired slab id is neither handed out nor found");
+	slab_release(&pool, s1);
+	ok(slab_pool_shrink(&pool, 1) == 1 && pool.count == 3 && pool.nfree == 2,
+	   "shrink by at most one slab gives back one");
+	ok(slab_pool_shrink(&pool, UINT32_MAX) == 1 && pool.count == 2 &&
+	   pool.nmaps == 1 && pool.nslabs == 2,
+	   "the whole second mapping is unmapped once all its slabs are back");
+	ok(slab_pool_shrink(&pool, UINT32_MAX) == 0 && pool.count == 2,
+	   "slab 1 is held: slab 0 below it stays");
+	slab_release(&pool, s0);
+	ok(slab_pool_shrink(&pool, 1) == 1 && pool.count == 1 && pool.nslabs == 2 &&
+	   pool.slabs[1]->retired, "a slab of a partly kept mapping is retired");
+	rc = slab_pool_grow(&pool, 2 * SLAB);
+	ok(rc == 0 && pool.count == 3 && !pool.slabs[1]->retired &&
+	   pool.nmaps == 2 && pool.slabs[2]->id == 2,
+	   "growing revives the retired slab before mapping more");
+	rc = slab_alloc(&pool, cid_a, 1, &s);
+	ok(rc == 0 && all_zero(s->addr, SLAB), "a revived slab reads as zeros");
 	slab_pool_fini(&pool);
 	return tap_done("test_donor_slabs");
 }

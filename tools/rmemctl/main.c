@@ -27,6 +27,8 @@ static const struct rmemctl_cmd commands[] = {
 	{ "monitor", cmd_monitor, "print driver events as they happen" },
 	{ "donors",  cmd_donors,  "list the cluster's donors (controller)" },
 	{ "slabs",   cmd_slabs,   "list which client holds which slabs where (controller)" },
+	{ "donate",  cmd_donate,  "lend SIZE more of this host's RAM (starts rmem-donord)" },
+	{ "undonate", cmd_undonate, "give lent RAM that no client holds back to this host" },
 };
 
 static void print_usage(FILE *f)
