@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# The foundation: the module loads and unloads cleanly, Soft-RoCE works,
-# and DKMS installs a module that modprobe finds.
+# The foundation: the module loads and unloads cleanly, its netlink family
+# comes and goes with it, and Soft-RoCE works.  (DKMS: tests/host/20-dkms.bats)
 # vm: --timeout 1200
 
 load helpers
@@ -61,21 +61,4 @@ kmem_kb() {
 	wait "$spid"
 	[ "$status" -eq 0 ]
 	[ "$(grep -c 'ping data' <<<"$output")" -eq 5 ]
-}
-
-@test "DKMS builds and installs rmem; modprobe loads it" {
-	local kver ver
-	kver=$(uname -r)
-	ver=$(cat "$RMEM_TREE/VERSION")
-	run "$RMEM_TREE/tests/dkms-install.sh" "$kver"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	run dkms status -m rmem -v "$ver" -k "$kver"
-	[[ "$output" == *installed* ]]
-	modprobe rmem
-	rmem_on_teardown "rmmod rmem"
-	[ -d /sys/module/rmem ]
-	# The loaded module is the DKMS one, not the one in the tree.
-	[[ "$(modinfo -n rmem)" == */updates/dkms/* ]]
-	rmmod rmem
 }
