@@ -1,0 +1,625 @@
+#!/bin/bash
+# bench/inside-vm.sh --out DIR [--quick] [--devices LIST] [--skip-apps]
+#
+# The part of the benchmark that runs as root inside one VM boot (started by
+# bench/run through tests/vm/run --rxe).  For every block device in the
+# device table it sets the device up, runs the fio jobs, then uses it as the
+# only swap device for the applications under a cgroup memory limit, and
+# tears it down before the next device, so only one device holds memory at a
+# time.  Everything measured is written raw under DIR/raw; bench/report
+# turns it into JSON, tables and plots.  A device whose setup fails is
+# recorded as unavailable with the reason, and the run goes on.
+#
+#   --devices LIST   comma-separated subset of: rmem,nvmeof-rdma,nbd-tcp,
+#                    zram,brd (default all; "rmem" expands to one entry per
+#                    completion mode the module offers)
+#   --skip-apps      fio only
+set -u
+export LC_ALL=C
+
+out="" quick=0 devices="rmem,nvmeof-rdma,nbd-tcp,zram,brd" skip_apps=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--out) out=$2; shift 2 ;;
+	--quick) quick=1; shift ;;
+	--devices) devices=$2; shift 2 ;;
+	--skip-apps) skip_apps=1; shift ;;
+	*) echo "inside-vm.sh: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+done
+[ -n "$out" ] || { echo "inside-vm.sh: --out DIR is required" >&2; exit 2; }
+
+tree=$(pwd)
+mkdir -p "$out" && out=$(cd "$out" && pwd) || exit 1
+bench=$tree/bench
+raw=$out/raw
+mkdir -p "$raw" || exit 1
+log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$raw/log"; }
+
+# ---- settings ---------------------------------------------------------------
+# Sizes are scaled to fit a 6 GiB TCG guest and the time limits of
+# `make bench` (30 min) and `--quick` (5 min); see docs/benchmarks.md.
+# BENCH_BUDGET_S is the time this script may take: each device gets an
+# equal share of what is left when it starts, and the application runs of a
+# device share what its fio runs leave; a run that no longer fits is
+# recorded as skipped, so the suite ends on time however slow the machine.
+if [ "$quick" = 1 ]; then
+	: "${BENCH_DEV_MIB:=128}" "${BENCH_REGION_MIB:=32}" "${BENCH_RUNTIME:=1}"
+	: "${BENCH_REPS:=1}" "${BENCH_WS_MIB:=32}" "${BENCH_SORT_MIB:=16}"
+	: "${BENCH_FRACTIONS:=50}" "${BENCH_BUDGET_S:=250}" "${BENCH_APP_MIN_S:=16}"
+	: "${BENCH_REDIS_OPS:=2000}"
+else
+	: "${BENCH_DEV_MIB:=256}" "${BENCH_REGION_MIB:=64}" "${BENCH_RUNTIME:=3}"
+	: "${BENCH_REPS:=3}" "${BENCH_WS_MIB:=64}" "${BENCH_SORT_MIB:=32}"
+	: "${BENCH_FRACTIONS:=50 25 100}" "${BENCH_BUDGET_S:=1560}" "${BENCH_APP_MIN_S:=100}"
+	: "${BENCH_REDIS_OPS:=20000}"
+fi
+# No single application run may take longer than this.
+: "${BENCH_APP_LIMIT_MAX:=90}"
+: "${BENCH_IOENGINE:=io_uring}"
+# memory.max = share of the working set + this much for what is not the
+# working set (program text, libraries, page tables, memstress's version
+# array): without it the "100%" run already swaps.
+: "${BENCH_CG_SLACK_MIB:=16}"
+# Redis values of 4000 bytes land in jemalloc's 4 KiB class, so the
+# dataset is about one value per page.
+: "${BENCH_REDIS_VALUE:=4000}"
+redis_keys=$((BENCH_WS_MIB * 1024 * 1024 / 4096 * 9 / 10))
+memstress_ops=$((BENCH_WS_MIB * 256 * 16))
+fab_addr=10.77.0.1
+nqn=nqn.2024-01.io.rmem:bench
+
+{
+	echo "quick=$quick"
+	echo "kernel=$(uname -r)"
+	echo "kernel_build=$(uname -v)"
+	echo "fio_version=$(fio --version 2>/dev/null)"
+	echo "redis_version=$(redis-server --version 2>/dev/null | sed 's/^Redis server //')"
+	echo "cpus=$(nproc)"
+	echo "mem_total_kib=$(awk '/^MemTotal/ {print $2}' /proc/meminfo)"
+	echo "dev_mib=$BENCH_DEV_MIB"
+	echo "fio_region_mib=$BENCH_REGION_MIB"
+	echo "fio_runtime_s=$BENCH_RUNTIME"
+	echo "fio_reps=$BENCH_REPS"
+	echo "fio_ioengine=$BENCH_IOENGINE"
+	echo "ws_mib=$BENCH_WS_MIB"
+	echo "sort_mib=$BENCH_SORT_MIB"
+	echo "fractions=$BENCH_FRACTIONS"
+	echo "budget_s=$BENCH_BUDGET_S"
+	echo "app_min_s=$BENCH_APP_MIN_S"
+	echo "app_time_limit_max_s=$BENCH_APP_LIMIT_MAX"
+	echo "cgroup_slack_mib=$BENCH_CG_SLACK_MIB"
+	echo "redis_keys=$redis_keys"
+	echo "redis_value_bytes=$BENCH_REDIS_VALUE"
+	echo "redis_ops=$BENCH_REDIS_OPS"
+	echo "memstress_ops=$memstress_ops"
+	echo "user_hz=$(getconf CLK_TCK)"
+	echo "page_cluster=$(cat /proc/sys/vm/page-cluster)"
+	echo "started=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+} >"$raw/meta.env"
+
+# ---- helpers ----------------------------------------------------------------
+wait_for() {	# wait_for SECONDS CMD...: poll until CMD succeeds
+	local t=$(($1 * 10)); shift
+	while [ "$t" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		t=$((t - 1))
+	done
+	return 1
+}
+
+vmstat_get() { awk -v k="$1" '$1 == k {print $2}' /proc/vmstat; }
+
+# The device under test; set by each dev_*_setup.
+DEV="" DEV_NOTE=""
+REASON=""	# why a setup failed, for the "unavailable" record
+
+# ---- device table -----------------------------------------------------------
+# Each entry NAME has dev_NAME_setup (sets DEV, BENCH_SERVE_MATCH,
+# BENCH_KTHREAD_MATCH, or sets REASON and fails) and dev_NAME_teardown.
+
+# brd: the local-RAM floor.
+dev_brd_setup() {
+	modprobe brd rd_nr=1 rd_size=$((BENCH_DEV_MIB * 1024)) max_part=0 ||
+		{ REASON="modprobe brd failed"; return 1; }
+	DEV=/dev/ram0
+	wait_for 10 test -b $DEV || { REASON="/dev/ram0 did not appear"; return 1; }
+}
+dev_brd_teardown() { rmmod brd; }
+
+# zram: compressed local RAM (fio and the apps write incompressible data,
+# except redis-benchmark's SET values; see docs/benchmarks.md).
+dev_zram_setup() {
+	modprobe zram num_devices=1 || { REASON="modprobe zram failed"; return 1; }
+	echo "${BENCH_DEV_MIB}M" >/sys/block/zram0/disksize ||
+		{ REASON="setting zram disksize failed"; return 1; }
+	DEV=/dev/zram0
+	DEV_NOTE="comp_algorithm=$(sed 's/.*\[\(.*\)\].*/\1/' /sys/block/zram0/comp_algorithm)"
+}
+dev_zram_teardown() {
+	echo 1 >/sys/block/zram0/reset 2>/dev/null
+	rmmod zram
+}
+
+# NVMe-oF over RDMA on the same Soft-RoCE device, exporting a brd disk.
+nvmet=/sys/kernel/config/nvmet
+dev_nvmeof_rdma_setup() {
+	local n
+	modprobe brd rd_nr=1 rd_size=$((BENCH_DEV_MIB * 1024)) max_part=0 &&
+		modprobe nvmet && modprobe nvmet-rdma && modprobe nvme-rdma ||
+		{ REASON="modprobe brd/nvmet/nvmet-rdma/nvme-rdma failed"; return 1; }
+	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+	wait_for 10 test -b /dev/ram0 || { REASON="/dev/ram0 did not appear"; return 1; }
+	mkdir "$nvmet/subsystems/$nqn" &&
+		echo 1 >"$nvmet/subsystems/$nqn/attr_allow_any_host" &&
+		mkdir "$nvmet/subsystems/$nqn/namespaces/1" &&
+		echo /dev/ram0 >"$nvmet/subsystems/$nqn/namespaces/1/device_path" &&
+		echo 1 >"$nvmet/subsystems/$nqn/namespaces/1/enable" &&
+		mkdir "$nvmet/ports/1" &&
+		echo rdma >"$nvmet/ports/1/addr_trtype" &&
+		echo ipv4 >"$nvmet/ports/1/addr_adrfam" &&
+		echo "$fab_addr" >"$nvmet/ports/1/addr_traddr" &&
+		echo 4420 >"$nvmet/ports/1/addr_trsvcid" &&
+		ln -s "$nvmet/subsystems/$nqn" "$nvmet/ports/1/subsystems/$nqn" ||
+		{ REASON="nvmet configfs setup failed"; return 1; }
+	nvme connect -t rdma -n "$nqn" -a "$fab_addr" -s 4420 >>"$raw/log" 2>&1 ||
+		{ REASON="nvme connect -t rdma failed"; return 1; }
+	# The namespace's block device: with native multipath it hangs off
+	# the subsystem, without it off the controller; match either by NQN.
+	DEV=""
+	for i in $(seq 1 100); do
+		for b in /sys/block/nvme*n*; do
+			[ -e "$b" ] || continue
+			if [ "$(cat "$b/device/subsysnqn" 2>/dev/null)" = "$nqn" ] ||
+				[ "$(cat "$b/device/../subsysnqn" 2>/dev/null)" = "$nqn" ] ||
+				[ "$(cat "$b/../subsysnqn" 2>/dev/null)" = "$nqn" ]; then
+				DEV=/dev/$(basename "$b")
+			fi
+		done
+		[ -n "$DEV" ] && break
+		sleep 0.1
+	done
+	[ -n "$DEV" ] && wait_for 10 test -b "$DEV" ||
+		{ REASON="no namespace block device after nvme connect ($(ls /sys/block | tr '\n' ' '))"; return 1; }
+	# The target's work runs in nvmet/ib workqueues (shared kworkers) and
+	# rxe softirq: only named threads can be attributed (see docs).
+	BENCH_KTHREAD_MATCH='^(nvmet|rxe|ib[-_]|ib_|rdma)'
+}
+dev_nvmeof_rdma_teardown() {
+	nvme disconnect -n "$nqn" >>"$raw/log" 2>&1
+	rm -f "$nvmet/ports/1/subsystems/$nqn"
+	rmdir "$nvmet/ports/1" 2>/dev/null
+	echo 0 >"$nvmet/subsystems/$nqn/namespaces/1/enable" 2>/dev/null
+	rmdir "$nvmet/subsystems/$nqn/namespaces/1" "$nvmet/subsystems/$nqn" 2>/dev/null
+	modprobe -r nvme-rdma nvmet-rdma nvmet 2>>"$raw/log"
+	rmmod brd
+}
+
+# nbd over TCP on loopback, export file on tmpfs.
+nbd_pid=""
+dev_nbd_tcp_setup() {
+	local dir=/dev/shm/bench-nbd
+	command -v nbd-server >/dev/null && command -v nbd-client >/dev/null ||
+		{ REASON="nbd-server/nbd-client not installed"; return 1; }
+	modprobe nbd nbds_max=1 || { REASON="modprobe nbd failed"; return 1; }
+	mkdir -p $dir
+	truncate -s "${BENCH_DEV_MIB}M" $dir/export || { REASON="cannot create export file"; return 1; }
+	cat >$dir/config <<-EOF
+	[generic]
+	    user = root
+	    group = root
+	    listenaddr = 127.0.0.1
+	    port = 10809
+	[bench]
+	    exportname = $dir/export
+	EOF
+	nbd-server -C $dir/config -d >>"$raw/log" 2>&1 &
+	nbd_pid=$!
+	# Probe by listing sockets: a test connection would be taken as a
+	# client by nbd-server -d (which serves one connection, not forking).
+	wait_for 10 bash -c 'ss -ltn | grep -q "127.0.0.1:10809 "' ||
+		{ REASON="nbd-server did not listen"; return 1; }
+	# -swap: mlockall and oom protection, as nbd recommends for swap.
+	nbd-client 127.0.0.1 10809 /dev/nbd0 -N bench -b 4096 -swap >>"$raw/log" 2>&1 ||
+		{ REASON="nbd-client connect failed"; return 1; }
+	DEV=/dev/nbd0
+	wait_for 10 test "$(cat /sys/block/nbd0/size)" -gt 0 ||
+		{ REASON="/dev/nbd0 has no size"; return 1; }
+	BENCH_SERVE_MATCH='^nbd-server$'
+}
+dev_nbd_tcp_teardown() {
+	nbd-client -d /dev/nbd0 >>"$raw/log" 2>&1
+	[ -n "$nbd_pid" ] && kill "$nbd_pid" 2>/dev/null && wait "$nbd_pid" 2>/dev/null
+	nbd_pid=""
+	rm -rf /dev/shm/bench-nbd
+	rmmod nbd
+}
+
+# rmem: one donor on this VM over Soft-RoCE.  RMEM_MODE_PARAM is the module
+# parameter assignment for the completion mode ("" for the default).
+rmem_ko=$tree/drivers/rmem/rmem.ko
+rmem_donord=$tree/server/donor/rmem-donord
+rmemctl=$tree/tools/rmemctl/rmemctl
+donor_pid="" RMEM_MODE_PARAM=""
+dev_rmem_setup() {
+	local i
+	[ -f "$rmem_ko" ] || { REASON="$rmem_ko not built"; return 1; }
+	[ -x "$rmem_donord" ] || { REASON="$rmem_donord not built"; return 1; }
+	[ -x "$rmemctl" ] || { REASON="$rmemctl not built"; return 1; }
+	modprobe -a rdma_cm ib_core 2>>"$raw/log"
+	# shellcheck disable=SC2086
+	insmod "$rmem_ko" $RMEM_MODE_PARAM >>"$raw/log" 2>&1 ||
+		{ REASON="insmod rmem.ko $RMEM_MODE_PARAM failed"; return 1; }
+	"$rmem_donord" --listen "$fab_addr:7470" --size "${BENCH_DEV_MIB}M" \
+		--slab-size 64M >"$raw/dev/$label/donor.log" 2>&1 &
+	donor_pid=$!
+	# The donor pins (and under TCG slowly touches) its memory before it
+	# listens: wait for its "listening" line rather than a fixed time.
+	for i in $(seq 1 600); do
+		kill -0 "$donor_pid" 2>/dev/null ||
+			{ REASON="rmem-donord exited (see raw/dev/$label/donor.log)"; donor_pid=""; return 1; }
+		grep -q "listening on" "$raw/dev/$label/donor.log" 2>/dev/null && break
+		[ "$i" = 600 ] && { REASON="rmem-donord not listening after 300 s"; return 1; }
+		sleep 0.5
+	done
+	for i in 1 2 3 4 5; do
+		"$rmemctl" attach --donor "$fab_addr:7470" --size "${BENCH_DEV_MIB}M" \
+			--name rmem0 >>"$raw/log" 2>&1 && break
+		[ "$i" = 5 ] && { REASON="rmemctl attach failed (see raw/log)"; return 1; }
+		sleep 1
+	done
+	DEV=/dev/rmem0
+	wait_for 10 test -b $DEV || { REASON="/dev/rmem0 did not appear"; return 1; }
+	[ "$(cat /sys/block/rmem0/size)" -gt 0 ] || { REASON="/dev/rmem0 has size 0"; return 1; }
+	BENCH_SERVE_MATCH='^rmem-donord$'
+	BENCH_KTHREAD_MATCH='^(rmem|rxe|ib[-_]|rdma)'
+}
+dev_rmem_teardown() {
+	if [ -b /dev/rmem0 ]; then
+		"$rmemctl" detach rmem0 >>"$raw/log" 2>&1
+	fi
+	if [ -n "$donor_pid" ]; then
+		kill "$donor_pid" 2>/dev/null
+		wait "$donor_pid" 2>/dev/null
+	fi
+	donor_pid=""
+	grep -q '^rmem ' /proc/modules && rmmod rmem >>"$raw/log" 2>&1
+	! grep -q '^rmem ' /proc/modules
+}
+
+# The completion modes rmem.ko offers: the default (interrupt-driven
+# completions) plus one per polling parameter modinfo shows.  Prints lines
+# "LABEL PARAM_ASSIGNMENT" or "unavailable REASON".
+rmem_modes() {
+	local params p
+	if [ ! -f "$rmem_ko" ]; then
+		echo "unavailable $rmem_ko not built"
+		return
+	fi
+	if [ -n "${BENCH_RMEM_MODES:-}" ]; then	# "label=param=value,..."
+		tr ',' '\n' <<<"$BENCH_RMEM_MODES" | sed 's/=/ /'
+		return
+	fi
+	params=$(modinfo -F parm "$rmem_ko" 2>/dev/null)
+	echo "$params" | sed 's/^/  /' >"$raw/rmem-modinfo.txt"
+	echo "irq "
+	p=$(echo "$params" | grep -io '^[a-z0-9_]*poll[a-z0-9_]*' | head -n1)
+	[ -n "$p" ] && echo "poll $p=1"
+}
+
+# ---- fio --------------------------------------------------------------------
+# fio_jobs DIR: one job file for every repetition of every job (one fio
+# start per device: starting fio costs seconds under TCG), each job
+# bracketed by cpu-snap.  Job names are JOB@REP.
+fio_jobs() {
+	local dir=$1 j r
+	cat <<-EOF
+	[global]
+	filename=$DEV
+	direct=1
+	ioengine=$BENCH_IOENGINE
+	time_based=1
+	runtime=$BENCH_RUNTIME
+	size=${BENCH_REGION_MIB}M
+	group_reporting=1
+	randrepeat=0
+	lat_percentiles=1
+	percentile_list=1:5:10:20:30:40:50:60:70:75:80:85:90:95:97.5:99:99.5:99.9:99.95:99.99
+	EOF
+	for r in $(seq 1 "$BENCH_REPS"); do
+		for j in "randread-qd1 randread 4k 1 1" "randwrite-qd1 randwrite 4k 1 1" \
+			"randread-qd32x2 randread 4k 32 2" "seqread-qd16 read 128k 16 1" \
+			"seqwrite-qd16 write 128k 16 1"; do
+			set -- $j
+			cat <<-EOF
+
+			[$1@$r]
+			stonewall
+			rw=$2
+			bs=$3
+			iodepth=$4
+			numjobs=$5
+			exec_prerun=$bench/cpu-snap $dir/$1@$r.cpu-before keep-first
+			exec_postrun=$bench/cpu-snap $dir/$1@$r.cpu-after
+			EOF
+		done
+	done
+}
+
+run_fio() {	# run_fio NAME: every job, BENCH_REPS times
+	local name=$1 dir=$raw/dev/$1/fio
+	mkdir -p "$dir"
+	# Write the region once so reads hit real data on every device (brd
+	# and the nvmet/nbd backends would otherwise return zeros for free).
+	fio --name=precondition --filename="$DEV" --direct=1 --ioengine="$BENCH_IOENGINE" \
+		--rw=write --bs=1M --iodepth=8 --size="${BENCH_REGION_MIB}M" \
+		--output="$raw/dev/$name/precondition.txt" >/dev/null 2>&1 ||
+		log "$name: precondition write failed"
+	fio_jobs "$dir" >"$dir/jobs.fio"
+	log "$name: fio, $BENCH_REPS repetition(s)"
+	(cd "$dir" && BENCH_SERVE_MATCH=${BENCH_SERVE_MATCH:-} \
+		BENCH_KTHREAD_MATCH=${BENCH_KTHREAD_MATCH:-} \
+		timeout $((BENCH_REPS * (BENCH_RUNTIME + 10) * 5 + 120)) \
+		fio --output-format=json --output="$dir/fio.json" jobs.fio \
+		>"$dir/fio.stdout" 2>"$dir/fio.stderr")
+	echo "$?" >"$dir/fio.rc"
+}
+
+# ---- applications under memory pressure -------------------------------------
+cg=/sys/fs/cgroup/bench
+cg_setup() {	# cg_setup PERCENT|none WS_MIB
+	mkdir -p $cg 2>/dev/null
+	if [ "$1" = none ]; then
+		echo max >$cg/memory.max
+	else
+		echo $((($2 * $1 / 100 + BENCH_CG_SLACK_MIB) * 1024 * 1024)) >$cg/memory.max
+	fi
+}
+
+# run_app DIR LABEL TIMEOUT CMD...: run CMD inside the cgroup, record its
+# output, status, wall time and swap traffic.
+run_app() {
+	local dir=$1 label=$2 limit=$3 t0 t1 in0 out0 rc; shift 3
+	mkdir -p "$dir"
+	in0=$(vmstat_get pswpin) out0=$(vmstat_get pswpout)
+	t0=$(date +%s.%N)
+	timeout "$limit" bash -c 'echo $$ >'$cg'/cgroup.procs && exec "$@"' _ "$@" \
+		>"$dir/$label.out" 2>"$dir/$label.err"
+	rc=$?
+	t1=$(date +%s.%N)
+	{
+		echo "rc=$rc"
+		echo "timeout=$([ $rc = 124 ] && echo 1 || echo 0)"
+		echo "time_limit_s=$limit"
+		echo "wall_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')"
+		echo "pswpin=$(($(vmstat_get pswpin) - in0))"
+		echo "pswpout=$(($(vmstat_get pswpout) - out0))"
+		echo "memory_max=$(cat $cg/memory.max)"
+		echo "memory_peak=$(cat $cg/memory.peak 2>/dev/null || echo unknown)"
+	} >"$dir/$label.meta"
+	return $rc
+}
+
+redis_port=6390
+# run_redis DIR LABEL: a redis-server in the cgroup, loaded with
+# redis_keys values by a server-side Lua loop, then GET and SET with random
+# keys from redis-benchmark (outside the cgroup).
+run_redis() {
+	local dir=$1 label=$2 limit=$3 pid t0 t1 rc=0 in0 out0 chunk=4000 i phase=load phase_limit=0
+	local start=$SECONDS deadline=$((SECONDS + limit / 2))
+	mkdir -p "$dir"
+	in0=$(vmstat_get pswpin) out0=$(vmstat_get pswpout)
+	bash -c 'echo $$ >'$cg'/cgroup.procs && exec "$@"' _ \
+		redis-server --port $redis_port --bind 127.0.0.1 --save '' \
+		--appendonly no --protected-mode no --daemonize no \
+		--dir /tmp --logfile "$dir/$label.server.log" &
+	pid=$!
+	if ! wait_for 20 timeout 5 redis-cli -p $redis_port ping; then
+		kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+		echo "rc=1" >"$dir/$label.meta"
+		echo "redis-server did not start" >"$dir/$label.err"
+		return 1
+	fi
+	# Random 4000-byte values (so zram gets no free compression), keys in
+	# redis-benchmark's "key:%012d" form so its GETs hit.  Eight random
+	# blocks are made once (Lua is slow under TCG) and stored under
+	# "blk:N"; the loading scripts copy them.
+	t0=$(date +%s.%N)
+	redis-cli -p $redis_port EVAL "
+		math.randomseed(1)
+		for b = 1, 8 do
+			local t = {}
+			for c = 1, tonumber(ARGV[1]) do t[c] = string.char(math.random(0, 255)) end
+			redis.call('SET', 'blk:' .. b, table.concat(t))
+		end
+		return 1" 0 "$BENCH_REDIS_VALUE" >>"$dir/$label.load" 2>&1 || rc=1
+	for ((i = 0; rc == 0 && i < redis_keys; i += chunk)); do
+		redis-cli -p $redis_port EVAL "
+			local blk = {}
+			for b = 1, 8 do blk[b] = redis.call('GET', 'blk:' .. b) end
+			for k = tonumber(ARGV[1]), tonumber(ARGV[2]) - 1 do
+				redis.call('SET', string.format('key:%012d', k), blk[(k % 8) + 1])
+			end
+			return 1" 0 $i $((i + chunk < redis_keys ? i + chunk : redis_keys)) \
+			>>"$dir/$label.load" 2>&1 || { rc=1; break; }
+		[ $SECONDS -lt $deadline ] || { rc=124; break; }
+	done
+	t1=$(date +%s.%N)
+	echo "load_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')" >"$dir/$label.out"
+	redis-cli -p $redis_port info memory | grep -E '^used_memory:' | tr -d '\r' | sed 's/:/=/' >>"$dir/$label.out"
+	redis-cli -p $redis_port dbsize | sed 's/^/dbsize=/' >>"$dir/$label.out"
+	phase=load
+	if [ $rc = 0 ]; then
+		phase=get phase_limit=$(((limit - (SECONDS - start)) / 2))
+		timeout $phase_limit redis-benchmark -p $redis_port -t get \
+			-r "$redis_keys" -n "$BENCH_REDIS_OPS" -c 2 -P 8 --csv \
+			>"$dir/$label.get.csv" 2>>"$dir/$label.err"
+		rc=$?
+	fi
+	if [ $rc = 0 ]; then
+		phase=set phase_limit=$((limit - (SECONDS - start) > 1 ? limit - (SECONDS - start) : 1))
+		timeout $phase_limit redis-benchmark -p $redis_port -t set \
+			-r "$redis_keys" -n "$BENCH_REDIS_OPS" -d "$BENCH_REDIS_VALUE" -c 2 -P 8 --csv \
+			>"$dir/$label.set.csv" 2>>"$dir/$label.err"
+		rc=$?
+	fi
+	redis-cli -p $redis_port shutdown nosave >/dev/null 2>&1
+	wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	{
+		echo "rc=$rc"
+		echo "timeout=$([ $rc = 124 ] && echo 1 || echo 0)"
+		echo "phase=$phase"
+		echo "phase_limit_s=$phase_limit"
+		echo "time_limit_s=$limit"
+		echo "pswpin=$(($(vmstat_get pswpin) - in0))"
+		echo "pswpout=$(($(vmstat_get pswpout) - out0))"
+		echo "memory_max=$(cat $cg/memory.max)"
+		echo "memory_peak=$(cat $cg/memory.peak 2>/dev/null || echo unknown)"
+	} >"$dir/$label.meta"
+	return $rc
+}
+
+# The time limit for the next application run: an equal share of what is
+# left until APPS_DEADLINE among the APPS_LEFT runs still to do.
+app_limit() {
+	local left=$((APPS_DEADLINE - SECONDS)) n=$((APPS_LEFT > 0 ? APPS_LEFT : 1))
+	local l=$((left / n))
+	[ "$l" -gt "$BENCH_APP_LIMIT_MAX" ] && l=$BENCH_APP_LIMIT_MAX
+	echo "$l"
+}
+
+# run_limited DIR LABEL KIND...: one application run within its share of
+# the budget, or a "skipped" record when under 4 s are left for it.
+run_limited() {
+	local dir=$1 label=$2 kind=$3 lim tl
+	lim=$(app_limit)
+	APPS_LEFT=$((APPS_LEFT - 1))
+	tl=$((lim / 3 > 0 ? lim / 3 : 1))
+	if [ "$label" = "${label%-none}-none" ]; then
+		# The all-in-RAM baseline every slowdown is measured against:
+		# never cut short, only bounded by the per-run maximum.
+		lim=$BENCH_APP_LIMIT_MAX tl=0
+	fi
+	mkdir -p "$dir"
+	if [ "$lim" -lt 4 ]; then
+		printf 'rc=skipped\nskipped=time budget\n' >"$dir/$label.meta"
+		return 0
+	fi
+	case $kind in
+	memstress-*)
+		# The access phase stops itself at a third of the limit and
+		# reports its rate; init and verify must fit in the rest.
+		run_app "$dir" "$label" "$lim" "$bench/memstress" \
+			--size "$BENCH_WS_MIB" --mode "${kind#memstress-}" \
+			--ops "$memstress_ops" --time-limit "$tl" ;;
+	redis) run_redis "$dir" "$label" "$lim" ;;
+	sort) run_app "$dir" "$label" "$lim" "$bench/sortbench" --size "$BENCH_SORT_MIB" ;;
+	esac
+}
+
+# run_apps DIR FRACTION: every application once at one memory limit
+# (FRACTION is a percentage of each app's working set, or "none").
+run_apps() {
+	local dir=$1 frac=$2
+	cg_setup "$frac" "$BENCH_WS_MIB"
+	run_limited "$dir" "memstress-uniform-$frac" memstress-uniform
+	run_limited "$dir" "memstress-zipf-$frac" memstress-zipf
+	run_limited "$dir" "redis-$frac" redis
+	cg_setup "$frac" "$BENCH_SORT_MIB"
+	run_limited "$dir" "sort-$frac" sort
+	cg_setup none 0
+}
+
+swap_apps() {	# swap_apps NAME: the device as the only swap, every limit
+	local name=$1 f
+	mkswap "$DEV" >>"$raw/log" 2>&1 || { log "$name: mkswap failed"; echo "mkswap failed" >"$raw/dev/$name/apps-status"; return 1; }
+	swapon "$DEV" 2>>"$raw/log" || { log "$name: swapon failed"; echo "swapon failed" >"$raw/dev/$name/apps-status"; return 1; }
+	set -- $BENCH_FRACTIONS
+	APPS_LEFT=$(($# * 4))
+	for f in $BENCH_FRACTIONS; do
+		log "$name: applications at $f% local memory (${APPS_LEFT} runs, $((APPS_DEADLINE - SECONDS)) s left)"
+		run_apps "$raw/dev/$name/apps" "$f"
+	done
+	swapoff "$DEV" 2>>"$raw/log" || log "$name: swapoff failed"
+	echo ok >"$raw/dev/$name/apps-status"
+}
+
+# ---- main -------------------------------------------------------------------
+for s in $(swapon --show=NAME --noheadings 2>/dev/null); do swapoff "$s"; done
+# nbd and redis talk over loopback, which the VM does not bring up itself.
+ip link set lo up
+grep -q '+memory\|memory' /sys/fs/cgroup/cgroup.subtree_control ||
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+modprobe -a rdma_rxe ib_uverbs rdma_ucm 2>/dev/null
+rdma link show >"$raw/rdma-link.txt" 2>&1
+
+# Expand the device list into table entries: "LABEL FUNC PARAM".
+entries=()
+for d in ${devices//,/ }; do
+	case "$d" in
+	rmem)
+		while read -r label param; do
+			if [ "$label" = unavailable ]; then
+				entries+=("rmem rmem unavailable:$param")
+			else
+				entries+=("rmem-$label rmem $param")
+			fi
+		done < <(rmem_modes)
+		;;
+	nvmeof-rdma) entries+=("nvmeof-rdma nvmeof_rdma ") ;;
+	nbd-tcp) entries+=("nbd-tcp nbd_tcp ") ;;
+	zram|brd) entries+=("$d $d ") ;;
+	*) log "unknown device '$d' skipped" ;;
+	esac
+done
+
+budget_end=$((SECONDS + BENCH_BUDGET_S))
+if [ "$skip_apps" = 0 ]; then
+	log "baseline: applications with all memory local, no swap"
+	APPS_DEADLINE=$budget_end APPS_LEFT=4
+	run_apps "$raw/baseline" none
+fi
+devs_left=${#entries[@]}
+
+for e in "${entries[@]}"; do
+	read -r label func param <<<"$e"
+	dev_end=$((SECONDS + (budget_end - SECONDS) / devs_left))
+	devs_left=$((devs_left - 1))
+	mkdir -p "$raw/dev/$label"
+	echo "$label" >>"$raw/devices"
+	if [[ $param == unavailable:* ]]; then
+		echo "unavailable: ${param#unavailable:}" >"$raw/dev/$label/status"
+		log "$label: unavailable (${param#unavailable:})"
+		continue
+	fi
+	DEV="" DEV_NOTE="" REASON="" BENCH_SERVE_MATCH="" BENCH_KTHREAD_MATCH=""
+	RMEM_MODE_PARAM=$param
+	log "$label: setup"
+	if ! "dev_${func}_setup"; then
+		echo "unavailable: ${REASON:-setup failed}" >"$raw/dev/$label/status"
+		log "$label: unavailable (${REASON:-setup failed})"
+		"dev_${func}_teardown" >/dev/null 2>&1
+		continue
+	fi
+	{
+		echo "ok"
+		echo "device=$DEV"
+		echo "size_bytes=$(blockdev --getsize64 "$DEV")"
+		echo "params=$param"
+		echo "note=$DEV_NOTE"
+		echo "serve_match=$BENCH_SERVE_MATCH"
+		echo "kthread_match=$BENCH_KTHREAD_MATCH"
+	} >"$raw/dev/$label/status"
+	run_fio "$label"
+	# The applications get what fio left of this device's share, but at
+	# least BENCH_APP_MIN_S: the budget may overrun by that much per device.
+	APPS_DEADLINE=$((dev_end > SECONDS + BENCH_APP_MIN_S ? dev_end : SECONDS + BENCH_APP_MIN_S))
+	[ "$skip_apps" = 0 ] && swap_apps "$label"
+	log "$label: teardown"
+	"dev_${func}_teardown" || log "$label: teardown failed"
+done
+echo "finished=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$raw/meta.env"
+dmesg >"$raw/dmesg.txt" 2>/dev/null
+log "done"
