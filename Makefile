@@ -23,7 +23,7 @@ DESTDIR ?=
 # Userspace components, in build order (server/common is a library the
 # daemons link).
 USER_DIRS := server/common server/donor server/controller tools/rmemctl bench tests/nlfuzz
-UNIT_DIRS := server/common server/donor server/controller tools/rmemctl
+UNIT_DIRS := server/common server/donor server/controller tools/rmemctl bench
 
 all: module userspace
 
