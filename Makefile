@@ -49,7 +49,7 @@ bench: all
 	./bench/run $(if $(QUICK),--quick)
 
 install: all
-	$(MAKE) -C drivers/rmem KDIR=$(KDIR) install
+	$(MAKE) -C drivers/rmem KDIR=$(KDIR) DESTDIR=$(DESTDIR) install
 	@set -e; for d in $(USER_DIRS); do $(MAKE) -C $$d install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); done
 
 # DKMS builds from a copy of the tree under /usr/src/rmem-VERSION.
