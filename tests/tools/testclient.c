@@ -256,21 +256,6 @@ int tc_wait_disconnect(struct tc_conn *c, int timeout_ms)
 	return 0;
 }
 
-struct rmem_msg tc_msg(uint8_t type, uint32_t seq, uint32_t slab_id,
-		       uint32_t generation)
-{
-	struct rmem_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.hdr.magic = htole16(RMEM_PROTO_MAGIC);
-	m.hdr.version = RMEM_PROTO_VERSION;
-	m.hdr.type = type;
-	m.hdr.seq = htole32(seq);
-	m.slab.slab_id = htole32(slab_id);
-	m.slab.generation = htole32(generation);
-	return m;
-}
-
 /* Poll @c's CQ for one completion, within TC_TIMEOUT_MS. */
 static int poll_one(struct tc_conn *c, struct ibv_wc *wc)
 {

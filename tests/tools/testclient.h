@@ -19,6 +19,8 @@
 
 #include <rmem/rmem_proto.h>
 
+#include "tc_msg.h"
+
 #define TC_TIMEOUT_MS	10000
 
 struct tc_conn {
@@ -63,9 +65,6 @@ void tc_close(struct tc_conn *c);
  * another CM event came first. */
 int tc_wait_disconnect(struct tc_conn *c, int timeout_ms);
 
-/* A well-formed request header. */
-struct rmem_msg tc_msg(uint8_t type, uint32_t seq, uint32_t slab_id,
-		       uint32_t generation);
 
 /* Send @len bytes of @req; 0 once queued, -errno on failure. */
 int tc_ctrl_send(struct tc_conn *c, const void *req, size_t len);

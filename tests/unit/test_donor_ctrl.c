@@ -16,6 +16,7 @@
 #include "ctrl.h"
 #include "grant.h"
 #include "tap.h"
+#include "tc_msg.h"
 
 #define SLAB	(64u * 1024)
 
@@ -38,20 +39,6 @@ static void fake_unmap(void *sess, struct slab *slab)
 	free(slab->mr);
 	slab->mr = NULL;
 	live_mrs--;
-}
-
-static struct rmem_msg msg(uint8_t type, uint32_t seq, uint32_t id, uint32_t gen)
-{
-	struct rmem_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.hdr.magic = htole16(RMEM_PROTO_MAGIC);
-	m.hdr.version = RMEM_PROTO_VERSION;
-	m.hdr.type = type;
-	m.hdr.seq = htole32(seq);
-	m.slab.slab_id = htole32(id);
-	m.slab.generation = htole32(gen);
-	return m;
 }
 
 static uint32_t send_msg(const struct ctrl_env *env, const uint8_t *cid,
@@ -77,14 +64,14 @@ int main(void)
 	}
 	env.pool = &pool;
 
-	m = msg(RMEM_MSG_KEEPALIVE, 7, 0, 0);
+	m = tc_msg(RMEM_MSG_KEEPALIVE, 7, 0, 0);
 	st = send_msg(&env, cid_a, &m, sizeof(struct rmem_msg_hdr), &r);
 	ok(st == 0 && r.hdr.type == (RMEM_MSG_KEEPALIVE | RMEM_MSG_REPLY) &&
 	   le32toh(r.hdr.seq) == 7 && le16toh(r.hdr.magic) == RMEM_PROTO_MAGIC &&
 	   le32toh(r.free_slabs) == 3 && le32toh(r.total_slabs) == 3,
 	   "KEEPALIVE (header only) echoes seq, reports 3/3 free");
 
-	m = msg(RMEM_MSG_SLAB_ALLOC, 8, RMEM_SLAB_ANY, 0);
+	m = tc_msg(RMEM_MSG_SLAB_ALLOC, 8, RMEM_SLAB_ANY, 0);
 	st = send_msg(&env, cid_a, &m, sizeof(m), &r);
 	ok(st == 0 && le32toh(r.slab.slab_id) == 0 &&
 	   le32toh(r.slab.generation) == 1 && le32toh(r.slab.rkey) == 0x100 &&
@@ -93,7 +80,7 @@ int main(void)
 	   live_mrs == 1, "ALLOC ANY gives slab 0 gen 1 with an rkey");
 	gen0 = le32toh(r.slab.generation);
 
-	m = msg(RMEM_MSG_SLAB_ATTACH, 9, 0, gen0);
+	m = tc_msg(RMEM_MSG_SLAB_ATTACH, 9, 0, gen0);
 	st = send_msg(&env, cid_a, &m, sizeof(m), &r);
 	ok(st == 0 && le32toh(r.slab.rkey) == 0x100 && live_mrs == 1,
 	   "ATTACH of a still-registered slab keeps its rkey");
@@ -105,27 +92,27 @@ int main(void)
 	   le32toh(r.slab.slab_id) == 0 && le32toh(r.slab.generation) == gen0,
 	   "ATTACH after the session died registers afresh (new rkey)");
 
-	m = msg(RMEM_MSG_SLAB_ATTACH, 10, 0, gen0 + 1);
+	m = tc_msg(RMEM_MSG_SLAB_ATTACH, 10, 0, gen0 + 1);
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == ESTALE, "ATTACH wrong generation: ESTALE");
-	m = msg(RMEM_MSG_SLAB_ATTACH, 10, 0, gen0);
+	m = tc_msg(RMEM_MSG_SLAB_ATTACH, 10, 0, gen0);
 	ok(send_msg(&env, cid_b, &m, sizeof(m), &r) == EPERM, "ATTACH of another client's slab: EPERM");
-	m = msg(RMEM_MSG_SLAB_ATTACH, 10, 2, 1);
+	m = tc_msg(RMEM_MSG_SLAB_ATTACH, 10, 2, 1);
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == ENOENT, "ATTACH of a free slab: ENOENT");
-	m = msg(RMEM_MSG_SLAB_ATTACH, 10, 12345, 1);
+	m = tc_msg(RMEM_MSG_SLAB_ATTACH, 10, 12345, 1);
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == ENOENT, "ATTACH of an unknown id: ENOENT");
-	m = msg(RMEM_MSG_SLAB_FREE, 11, 0, gen0);
+	m = tc_msg(RMEM_MSG_SLAB_FREE, 11, 0, gen0);
 	ok(send_msg(&env, cid_b, &m, sizeof(m), &r) == EPERM && pool.nfree == 2,
 	   "FREE of another client's slab: EPERM, nothing freed");
 
-	m = msg(RMEM_MSG_SLAB_ALLOC, 12, 2, 0);
+	m = tc_msg(RMEM_MSG_SLAB_ALLOC, 12, 2, 0);
 	st = send_msg(&env, cid_b, &m, sizeof(m), &r);
 	ok(st == 0 && le32toh(r.slab.slab_id) == 2, "ALLOC of a specific slab without controller");
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == ENOSPC, "ALLOC of a taken slab: ENOSPC");
-	m = msg(RMEM_MSG_SLAB_ALLOC, 12, 3, 0);
+	m = tc_msg(RMEM_MSG_SLAB_ALLOC, 12, 3, 0);
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == ENOENT, "ALLOC of an unknown slab id: ENOENT");
 
 	fail_map = 1;
-	m = msg(RMEM_MSG_SLAB_ALLOC, 13, RMEM_SLAB_ANY, 0);
+	m = tc_msg(RMEM_MSG_SLAB_ALLOC, 13, RMEM_SLAB_ANY, 0);
 	st = send_msg(&env, cid_a, &m, sizeof(m), &r);
 	ok(st == ENOMEM && pool.nfree == 1 && !pool.slabs[1]->assigned,
 	   "a failed registration undoes the allocation (ENOMEM)");
@@ -135,29 +122,29 @@ int main(void)
 	gen1 = le32toh(r.slab.generation);
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == ENOSPC, "exhausted: ENOSPC");
 
-	m = msg(RMEM_MSG_SLAB_FREE, 14, 1, gen1);
+	m = tc_msg(RMEM_MSG_SLAB_FREE, 14, 1, gen1);
 	st = send_msg(&env, cid_a, &m, sizeof(m), &r);
 	ok(st == 0 && pool.nfree == 1 && le32toh(r.free_slabs) == 1 && live_mrs == 2,
 	   "FREE returns the slab and drops its registration");
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == ENOENT, "second FREE: ENOENT");
 
 	/* Malformed requests: every one gets EPROTO and changes nothing. */
-	m = msg(RMEM_MSG_KEEPALIVE, 20, 0, 0);
+	m = tc_msg(RMEM_MSG_KEEPALIVE, 20, 0, 0);
 	m.hdr.magic = htole16(0x1234);
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == EPROTO && le32toh(r.hdr.seq) == 20,
 	   "bad magic: EPROTO, seq echoed");
-	m = msg(RMEM_MSG_KEEPALIVE, 21, 0, 0);
+	m = tc_msg(RMEM_MSG_KEEPALIVE, 21, 0, 0);
 	m.hdr.version = 2;
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == EPROTO, "bad version: EPROTO");
-	m = msg(0x33, 22, 0, 0);
+	m = tc_msg(0x33, 22, 0, 0);
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == EPROTO &&
 	   r.hdr.type == (0x33 | RMEM_MSG_REPLY), "unknown type: EPROTO");
-	m = msg(RMEM_MSG_KEEPALIVE | RMEM_MSG_REPLY, 23, 0, 0);
+	m = tc_msg(RMEM_MSG_KEEPALIVE | RMEM_MSG_REPLY, 23, 0, 0);
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == EPROTO, "a reply sent as request: EPROTO");
-	m = msg(RMEM_MSG_SLAB_FREE, 24, 0, gen0);
+	m = tc_msg(RMEM_MSG_SLAB_FREE, 24, 0, gen0);
 	ok(send_msg(&env, cid_a, &m, 20, &r) == EPROTO && pool.slabs[0]->assigned,
 	   "truncated FREE: EPROTO, slab kept");
-	m = msg(RMEM_MSG_SLAB_ALLOC, 25, RMEM_SLAB_ANY, 0);
+	m = tc_msg(RMEM_MSG_SLAB_ALLOC, 25, RMEM_SLAB_ANY, 0);
 	ok(send_msg(&env, cid_a, &m, sizeof(m) - 1, &r) == EPROTO && pool.nfree == 1,
 	   "truncated ALLOC: EPROTO, nothing allocated");
 	ok(send_msg(&env, cid_a, &m, 3, &r) == EPROTO && r.hdr.seq == 0 &&
@@ -167,10 +154,10 @@ int main(void)
 	/* With a controller: grants. */
 	env.token = (const uint8_t *)token;
 	env.token_len = strlen(token);
-	m = msg(RMEM_MSG_SLAB_ALLOC, 30, RMEM_SLAB_ANY, 0);
+	m = tc_msg(RMEM_MSG_SLAB_ALLOC, 30, RMEM_SLAB_ANY, 0);
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == EPERM && pool.nfree == 1,
 	   "controller mode: ALLOC ANY is EPERM");
-	m = msg(RMEM_MSG_SLAB_ALLOC, 31, 1, 0);
+	m = tc_msg(RMEM_MSG_SLAB_ALLOC, 31, 1, 0);
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == EPERM, "controller mode: no grant is EPERM");
 	rmem_grant_compute(token, strlen(token), cid_b, env.instance_id, 1, m.grant);
 	ok(send_msg(&env, cid_a, &m, sizeof(m), &r) == EPERM,
