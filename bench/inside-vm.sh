@@ -54,6 +54,10 @@ else
 	: "${BENCH_FRACTIONS:=50 25 100}" "${BENCH_BUDGET_S:=1560}" "${BENCH_APP_MIN_S:=100}"
 	: "${BENCH_REDIS_OPS:=20000}"
 fi
+# The fabric's MTU.  9000 is what RoCE deployments configure (jumbo
+# frames): the RoCE path MTU becomes 4096, so a 4 KiB page travels in one
+# packet instead of four.  It applies to every RDMA device in the run.
+: "${BENCH_MTU:=9000}"
 # No single application run may take longer than this.
 : "${BENCH_APP_LIMIT_MAX:=90}"
 # libaio, not io_uring: io_uring punts requests on devices without
@@ -96,6 +100,7 @@ nqn=nqn.2024-01.io.rmem:bench
 	echo "redis_value_bytes=$BENCH_REDIS_VALUE"
 	echo "redis_ops=$BENCH_REDIS_OPS"
 	echo "memstress_ops=$memstress_ops"
+	echo "fabric_mtu=$BENCH_MTU"
 	echo "user_hz=$(getconf CLK_TCK)"
 	echo "page_cluster=$(cat /proc/sys/vm/page-cluster)"
 	echo "started=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -313,8 +318,12 @@ rmem_modes() {
 
 # ---- fio --------------------------------------------------------------------
 # fio_jobs DIR: one job file for every repetition of every job (one fio
-# start per device: starting fio costs seconds under TCG), each job
-# bracketed by cpu-snap.  Job names are JOB@REP.
+# start per device: starting fio costs seconds under TCG).  Job names are
+# JOB@REP.  CPU counters are snapshotted by one-I/O jobs just before and
+# after each measured job, not by the measured job's own exec_prerun: fio
+# runs that once per clone, so with numjobs=2 one clone would sit in the
+# snapshot (a /proc scan, most of a second under TCG) while the other was
+# already measuring, and the two-job figure would mostly be one job's.
 fio_jobs() {
 	local dir=$1 j r
 	cat <<-EOF
@@ -337,14 +346,28 @@ fio_jobs() {
 			set -- $j
 			cat <<-EOF
 
+			[cpusnap-before-$1@$r]
+			stonewall
+			rw=read
+			bs=4k
+			time_based=0
+			io_size=4k
+			exec_prerun=$bench/cpu-snap $dir/$1@$r.cpu-before
+
 			[$1@$r]
 			stonewall
 			rw=$2
 			bs=$3
 			iodepth=$4
 			numjobs=$5
-			exec_prerun=$bench/cpu-snap $dir/$1@$r.cpu-before keep-first
-			exec_postrun=$bench/cpu-snap $dir/$1@$r.cpu-after
+
+			[cpusnap-after-$1@$r]
+			stonewall
+			rw=read
+			bs=4k
+			time_based=0
+			io_size=4k
+			exec_prerun=$bench/cpu-snap $dir/$1@$r.cpu-after
 			EOF
 		done
 	done
@@ -556,7 +579,9 @@ ip link set lo up
 grep -q '+memory\|memory' /sys/fs/cgroup/cgroup.subtree_control ||
 	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
 modprobe -a rdma_rxe ib_uverbs rdma_ucm 2>/dev/null
-rdma link show >"$raw/rdma-link.txt" 2>&1
+# rxe follows the netdev's MTU change: active_mtu is recomputed from it.
+ip link set fab0 mtu "$BENCH_MTU" || log "cannot set fab0 mtu $BENCH_MTU"
+{ rdma link show; ibv_devinfo -v | grep -i 'mtu'; } >"$raw/rdma-link.txt" 2>&1
 
 # Expand the device list into table entries: "LABEL FUNC PARAM".
 entries=()
