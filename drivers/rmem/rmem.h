@@ -46,8 +46,7 @@
 /* Module parameters (rmem_main.c) */
 extern unsigned int rmem_io_timeout;
 extern unsigned int rmem_queue_depth;
-extern bool rmem_poll_reads;
-extern unsigned int rmem_poll_max_us;
+extern unsigned int rmem_poll_queues;
 extern struct workqueue_struct *rmem_wq;
 
 struct rmem_stats {
@@ -90,6 +89,13 @@ struct rmem_queue {
 	u16			index;
 	unsigned long		flags;
 	spinlock_t		post_lock;
+	/*
+	 * DATA queues of polled hardware queues have an IB_POLL_DIRECT CQ,
+	 * reaped only by rmem_poll() and by the drain in teardown; this
+	 * keeps the two (and two pollers) from running on it at once.
+	 */
+	bool			polled;
+	spinlock_t		poll_lock;
 
 	struct rdma_cm_id	*cm_id;
 	struct ib_device	*ibdev;
@@ -225,7 +231,9 @@ struct rmem_dev {
 	bool			adding;		/* not yet visible */
 	u64			size;
 	u8			client_id[RMEM_CLIENT_ID_LEN];
+	/* hardware queues: nr_irq_queues, then the polled ones */
 	unsigned int		nr_queues;
+	unsigned int		nr_irq_queues;
 	u32			max_sge;
 
 	unsigned int		nr_donors;
@@ -252,7 +260,6 @@ struct rmem_io {
 	int			nents;
 	enum dma_data_direction	dir;
 	blk_status_t		status;
-	bool			done;		/* for poll_reads */
 	unsigned long		wait_deadline;	/* 0: not waiting */
 	struct ib_cqe		cqe;
 	struct ib_rdma_wr	wr;

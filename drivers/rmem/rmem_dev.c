@@ -269,6 +269,9 @@ static int rmem_dev_create_disk(struct rmem_dev *dev)
 
 	set->ops = &rmem_mq_ops;
 	set->nr_hw_queues = dev->nr_queues;
+	/* default, read (shares default's queues) and poll maps */
+	if (dev->nr_queues > dev->nr_irq_queues)
+		set->nr_maps = HCTX_MAX_TYPES;
 	set->queue_depth = rmem_queue_depth;
 	set->numa_node = NUMA_NO_NODE;
 	set->cmd_size = rmem_io_pdu_size(dev->max_sge);
@@ -343,7 +346,8 @@ struct rmem_dev *rmem_dev_add(struct rmem_dev_cfg *cfg,
 		return ERR_PTR(-ENOMEM);
 	dev->adding = true;
 	dev->size = cfg->size;
-	dev->nr_queues = nr_cpu_ids;
+	dev->nr_irq_queues = nr_cpu_ids;
+	dev->nr_queues = nr_cpu_ids + min(rmem_poll_queues, nr_cpu_ids);
 	mutex_init(&dev->open_lock);
 	if (cfg->has_client_id)
 		memcpy(dev->client_id, cfg->client_id, RMEM_CLIENT_ID_LEN);

@@ -6,8 +6,6 @@
  * its PDU, made in init_request: nothing here allocates memory.
  */
 #include <linux/blk-mq.h>
-#include <linux/delay.h>
-#include <linux/ktime.h>
 
 #include "rmem.h"
 
@@ -35,6 +33,10 @@ static void rmem_io_done(struct ib_cq *cq, struct ib_wc *wc)
 
 	/* Unmapped before completion: the pages are the caller's again. */
 	ib_dma_unmap_sg(cmd->ibdev, cmd->sgl, cmd->nents, cmd->dir);
+	if (cmd->queue->polled) {
+		rmem_stat_inc(&cmd->queue->donor->dev->stats, RMEM_STAT_POLLED);
+		rmem_stat_inc(&cmd->queue->donor->stats, RMEM_STAT_POLLED);
+	}
 
 	if (likely(wc->status == IB_WC_SUCCESS)) {
 		cmd->status = BLK_STS_OK;
@@ -54,7 +56,6 @@ static void rmem_io_done(struct ib_cq *cq, struct ib_wc *wc)
 				    ib_wc_status_msg(wc->status));
 		rmem_donor_error(cmd->queue->donor);
 	}
-	WRITE_ONCE(cmd->done, true);
 	blk_mq_complete_request(rq);
 }
 
@@ -157,29 +158,6 @@ static blk_status_t rmem_zero_read(struct rmem_dev *dev, struct request *rq)
 	return rmem_end_now(dev, rq, BLK_STS_OK);
 }
 
-/* Reap completions from the submitting context until @cmd is done. */
-static void rmem_poll_read(struct rmem_queue *q, struct rmem_io *cmd)
-{
-	ktime_t end = ktime_add_us(ktime_get(), rmem_poll_max_us);
-	struct ib_wc wcs[4];
-	int n, i;
-
-	while (!READ_ONCE(cmd->done)) {
-		/*
-		 * The softirq poller may run at the same time; the provider
-		 * serializes ib_poll_cq so each completion is seen once.
-		 */
-		n = ib_poll_cq(q->cq, ARRAY_SIZE(wcs), wcs);
-		for (i = 0; i < n; i++)
-			wcs[i].wr_cqe->done(q->cq, &wcs[i]);
-		if (n <= 0) {
-			if (ktime_after(ktime_get(), end))
-				break;
-			cpu_relax();
-		}
-	}
-}
-
 static blk_status_t rmem_post(struct rmem_dev *dev, struct blk_mq_hw_ctx *hctx,
 			      struct request *rq, struct rmem_slab *slab,
 			      u64 off)
@@ -221,10 +199,11 @@ static blk_status_t rmem_post(struct rmem_dev *dev, struct blk_mq_hw_ctx *hctx,
 	blk_mq_start_request(rq);
 	cmd->queue = q;
 	cmd->ibdev = q->ibdev;
-	cmd->done = false;
 	cmd->dir = is_write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
 
-	sg_init_table(cmd->sgl, dev->max_sge);
+	/* only the entries this request uses: clearing all max_sge is a
+	 * 1 KiB memset per I/O */
+	sg_init_table(cmd->sgl, blk_rq_nr_phys_segments(rq));
 	cmd->nents = blk_rq_map_sg(rq->q, rq, cmd->sgl);
 	count = ib_dma_map_sg(q->ibdev, cmd->sgl, cmd->nents, cmd->dir);
 	if (unlikely(!count)) {
@@ -261,9 +240,6 @@ static blk_status_t rmem_post(struct rmem_dev *dev, struct blk_mq_hw_ctx *hctx,
 		rmem_donor_error(r->donor);
 		return BLK_STS_IOERR;
 	}
-
-	if (rmem_poll_reads && !is_write)
-		rmem_poll_read(q, cmd);
 	return BLK_STS_OK;
 }
 
@@ -330,9 +306,54 @@ static enum blk_eh_timer_return rmem_timeout(struct request *rq)
 	return BLK_EH_RESET_TIMER;
 }
 
+/*
+ * Polled I/O (REQ_POLLED: io_uring IOPOLL, preadv2 RWF_HIPRI) lands on the
+ * poll hardware queues, whose DATA connections have IB_POLL_DIRECT CQs:
+ * the submitter reaps its completions here, with no interrupt, softirq or
+ * wake-up in between.  One hardware queue has a connection per donor.
+ */
+static int rmem_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
+{
+	struct rmem_dev *dev = hctx->queue->queuedata;
+	unsigned int i;
+	int found = 0;
+
+	for (i = 0; i < dev->nr_donors; i++) {
+		struct rmem_queue *q = &dev->donors[i]->data[hctx->queue_num];
+
+		/* Another poller is reaping this CQ: nothing to add. */
+		if (!spin_trylock(&q->poll_lock))
+			continue;
+		if (test_bit(RMEM_Q_ALLOCATED, &q->flags))
+			found += ib_process_cq_direct(q->cq, -1);
+		spin_unlock(&q->poll_lock);
+	}
+	return found;
+}
+
+/* Interrupt-driven queues first (reads share them), then the polled ones. */
+static void rmem_map_queues(struct blk_mq_tag_set *set)
+{
+	struct rmem_dev *dev = set->driver_data;
+	struct blk_mq_queue_map *map = &set->map[HCTX_TYPE_DEFAULT];
+
+	map->nr_queues = dev->nr_irq_queues;
+	map->queue_offset = 0;
+	blk_mq_map_queues(map);
+	if (set->nr_maps <= HCTX_TYPE_POLL)
+		return;
+	set->map[HCTX_TYPE_READ].nr_queues = 0;
+	map = &set->map[HCTX_TYPE_POLL];
+	map->nr_queues = dev->nr_queues - dev->nr_irq_queues;
+	map->queue_offset = dev->nr_irq_queues;
+	blk_mq_map_queues(map);
+}
+
 const struct blk_mq_ops rmem_mq_ops = {
 	.queue_rq	= rmem_queue_rq,
 	.complete	= rmem_complete_rq,
 	.timeout	= rmem_timeout,
 	.init_request	= rmem_init_request,
+	.poll		= rmem_poll,
+	.map_queues	= rmem_map_queues,
 };

@@ -19,15 +19,10 @@ unsigned int rmem_queue_depth = 64;
 module_param_named(queue_depth, rmem_queue_depth, uint, 0444);
 MODULE_PARM_DESC(queue_depth, "Requests per hardware queue (1-1024), default 64");
 
-bool rmem_poll_reads;
-module_param_named(poll_reads, rmem_poll_reads, bool, 0644);
-MODULE_PARM_DESC(poll_reads,
-		 "Busy-poll the completion queue after posting a read instead of waiting for the interrupt, default off");
-
-unsigned int rmem_poll_max_us = 1000;
-module_param_named(poll_max_us, rmem_poll_max_us, uint, 0644);
-MODULE_PARM_DESC(poll_max_us,
-		 "With poll_reads: longest busy-poll per read in microseconds before leaving it to the interrupt, default 1000");
+unsigned int rmem_poll_queues;
+module_param_named(poll_queues, rmem_poll_queues, uint, 0444);
+MODULE_PARM_DESC(poll_queues,
+		 "Hardware queues for polled I/O (io_uring IOPOLL, RWF_HIPRI), whose completions the submitter reaps instead of an interrupt; at most one per CPU, default 0");
 
 struct workqueue_struct *rmem_wq;
 
@@ -67,8 +62,8 @@ static int __init rmem_init(void)
 	if (ret)
 		goto out_unregister_client;
 
-	pr_info("rmem: loaded (io_timeout=%us queue_depth=%u poll_reads=%d)\n",
-		rmem_io_timeout, rmem_queue_depth, rmem_poll_reads);
+	pr_info("rmem: loaded (io_timeout=%us queue_depth=%u poll_queues=%u)\n",
+		rmem_io_timeout, rmem_queue_depth, rmem_poll_queues);
 	return 0;
 
 out_unregister_client:

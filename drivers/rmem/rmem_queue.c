@@ -16,7 +16,9 @@ void rmem_queue_init(struct rmem_queue *q, struct rmem_donor *d,
 	q->donor = d;
 	q->type = type;
 	q->index = index;
+	q->polled = type == RMEM_CONN_DATA && index >= d->dev->nr_irq_queues;
 	spin_lock_init(&q->post_lock);
+	spin_lock_init(&q->poll_lock);
 	init_completion(&q->cm_done);
 }
 
@@ -87,7 +89,7 @@ static int rmem_queue_create_ib(struct rmem_queue *q)
 
 	q->cq = ib_alloc_cq(ibdev, q, send_wr + recv_wr,
 			    q->index % ibdev->num_comp_vectors,
-			    IB_POLL_SOFTIRQ);
+			    q->polled ? IB_POLL_DIRECT : IB_POLL_SOFTIRQ);
 	if (IS_ERR(q->cq)) {
 		ret = PTR_ERR(q->cq);
 		q->cq = NULL;
@@ -324,6 +326,13 @@ void rmem_queue_teardown(struct rmem_queue *q)
 	rmem_queue_set_live(q, false);
 	if (!test_and_clear_bit(RMEM_Q_ALLOCATED, &q->flags))
 		return;
+	/*
+	 * rmem_poll() looks at ALLOCATED under poll_lock: once we have held
+	 * it, no poller is inside the CQ, and none will enter; the drain
+	 * below reaps a polled CQ itself.
+	 */
+	spin_lock(&q->poll_lock);
+	spin_unlock(&q->poll_lock);
 
 	rdma_disconnect(q->cm_id);
 	ib_drain_qp(q->qp);

@@ -139,6 +139,7 @@ enum rmem_stat {
 	RMEM_STAT_RETRIES,
 	RMEM_STAT_TIMEOUTS,
 	RMEM_STAT_CTRL_MSGS,
+	RMEM_STAT_POLLED,	/* completions reaped by polling (poll_queues) */
 	__RMEM_STAT_MAX,
 };
 #define RMEM_STAT_MAX (__RMEM_STAT_MAX - 1)

@@ -60,6 +60,7 @@ static struct nla_policy stat_policy[RMEM_STAT_MAX + 1] = {
 	[RMEM_STAT_RETRIES]	= { .type = NLA_U64 },
 	[RMEM_STAT_TIMEOUTS]	= { .type = NLA_U64 },
 	[RMEM_STAT_CTRL_MSGS]	= { .type = NLA_U64 },
+	[RMEM_STAT_POLLED]	= { .type = NLA_U64 },
 };
 
 static int bad(char *err, size_t errlen, const char *what)

@@ -77,6 +77,7 @@ static const struct {
 	[RMEM_STAT_RETRIES]	= { "retries", "retries" },
 	[RMEM_STAT_TIMEOUTS]	= { "timeouts", "timeouts" },
 	[RMEM_STAT_CTRL_MSGS]	= { "ctrl_msgs", "ctrl-msgs" },
+	[RMEM_STAT_POLLED]	= { "polled", "polled" },
 };
 
 const char *stat_key(unsigned int stat)
