@@ -110,62 +110,7 @@ vmstat_get() { awk -v k="$1" '$1 == k {print $2}' /proc/vmstat; }
 . "$bench/devices.sh"
 
 # ---- fio --------------------------------------------------------------------
-# fio_jobs DIR: one job file for every repetition of every job (one fio
-# start per device: starting fio costs seconds under TCG).  Job names are
-# JOB@REP.  CPU counters are snapshotted by one-I/O jobs just before and
-# after each measured job, not by the measured job's own exec_prerun: fio
-# runs that once per clone, so with numjobs=2 one clone would sit in the
-# snapshot (a /proc scan, most of a second under TCG) while the other was
-# already measuring, and the two-job figure would mostly be one job's.
-fio_jobs() {
-	local dir=$1 j r
-	cat <<-EOF
-	[global]
-	filename=$DEV
-	direct=1
-	ioengine=${FIO_POLLED:+io_uring}${FIO_POLLED:-$BENCH_IOENGINE}
-	${FIO_POLLED:+hipri=1}
-	time_based=1
-	runtime=$BENCH_RUNTIME
-	size=${BENCH_REGION_MIB}M
-	group_reporting=1
-	randrepeat=0
-	lat_percentiles=1
-	percentile_list=1:5:10:20:30:40:50:60:70:75:80:85:90:95:97.5:99:99.5:99.9:99.95:99.99
-	EOF
-	for r in $(seq 1 "$BENCH_REPS"); do
-		for j in "randread-qd1 randread 4k 1 1" "randwrite-qd1 randwrite 4k 1 1" \
-			"randread-qd32x2 randread 4k 32 2" "seqread-qd16 read 128k 16 1" \
-			"seqwrite-qd16 write 128k 16 1"; do
-			set -- $j
-			cat <<-EOF
-
-			[cpusnap-before-$1@$r]
-			stonewall
-			rw=read
-			bs=4k
-			time_based=0
-			io_size=4k
-			exec_prerun=$bench/cpu-snap $dir/$1@$r.cpu-before
-
-			[$1@$r]
-			stonewall
-			rw=$2
-			bs=$3
-			iodepth=$4
-			numjobs=$5
-
-			[cpusnap-after-$1@$r]
-			stonewall
-			rw=read
-			bs=4k
-			time_based=0
-			io_size=4k
-			exec_prerun=$bench/cpu-snap $dir/$1@$r.cpu-after
-			EOF
-		done
-	done
-}
+. "$bench/fiojobs.sh"
 
 run_fio() {	# run_fio NAME: every job, BENCH_REPS times
 	local name=$1 dir=$raw/dev/$1/fio

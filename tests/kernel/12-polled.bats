@@ -84,24 +84,10 @@ polled() {
 		--hipri=1 --rw=randrw --bs=4k --iodepth=16 --numjobs=2 \
 		--time_based --runtime=120 --output-format=terse \
 		>"$BATS_TEST_TMPDIR/fio.out" 2>&1 3>&- &
-	local fpid=$! i t0 t1
+	local fpid=$!
 	sleep 4
-	kill -9 "$DONOR_PID"
-	t0=$(date +%s)
-	for i in $(seq $((IO_TIMEOUT * 4 + 20))); do
-		kill -0 "$fpid" 2>/dev/null || break
-		sleep 1
-	done
-	t1=$(date +%s)
-	if kill -0 "$fpid" 2>/dev/null; then
-		kill -9 "$fpid"
-		echo "polled fio still running $((t1 - t0)) s after the donor died" >&2
-		false
-	fi
-	run wait "$fpid"
-	[ "$status" -ne 0 ]
+	kill_donor_expect_fio_stops "$fpid" "$IO_TIMEOUT"
 	grep -qi 'error' "$BATS_TEST_TMPDIR/fio.out"
-	echo "fio stopped $((t1 - t0)) s after the kill"
 	"$RMEMCTL" detach "$(basename "$DEV")"
 	[ ! -b "$DEV" ]
 	rmmod rmem

@@ -91,6 +91,30 @@ rmem_standard_setup() {
 	attach_dev "$dsize"
 }
 
+# kill_donor_expect_fio_stops FIO_PID IO_TIMEOUT: SIGKILL the donor
+# (DONOR_PID), then the fio run FIO_PID must end, with a failure status,
+# within IO_TIMEOUT * 4 + 20 s instead of hanging.
+kill_donor_expect_fio_stops() {
+	local fpid=$1 io_timeout=$2 i t0 t1
+	kill -9 "$DONOR_PID"
+	t0=$(date +%s)
+	for i in $(seq $((io_timeout * 4 + 20))); do
+		kill -0 "$fpid" 2>/dev/null || break
+		sleep 1
+	done
+	t1=$(date +%s)
+	if kill -0 "$fpid" 2>/dev/null; then
+		kill -9 "$fpid"
+		echo "fio still running $((t1 - t0)) s after the donor died" >&2
+		return 1
+	fi
+	echo "fio stopped $((t1 - t0)) s after the kill"
+	if wait "$fpid"; then
+		echo "fio succeeded although its donor died" >&2
+		return 1
+	fi
+}
+
 # vmstat_get FIELD: a counter from /proc/vmstat.
 vmstat_get() { awk -v f="$1" '$1 == f { print $2 }' /proc/vmstat; }
 
