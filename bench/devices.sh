@@ -3,11 +3,20 @@
 # has dev_NAME_setup (sets DEV, BENCH_SERVE_MATCH and BENCH_KTHREAD_MATCH,
 # or sets REASON and fails) and dev_NAME_teardown; rmem_modes lists the
 # completion modes rmem.ko offers.  Expects: tree, raw (output directory),
-# label (the entry being set up), BENCH_DEV_MIB, and a log function.
+# label (the entry being set up), BENCH_DEV_MIB, BENCH_MTU, and a log
+# function.
 # shellcheck shell=bash
 
 fab_addr=10.77.0.1
 nqn=nqn.2024-01.io.rmem:bench
+
+# fabric_up: loopback (nbd, redis) and the Soft-RoCE fabric at BENCH_MTU;
+# rxe follows the netdev's MTU change (active_mtu is recomputed from it).
+fabric_up() {
+	ip link set lo up
+	modprobe -a rdma_rxe ib_uverbs rdma_ucm 2>/dev/null
+	ip link set fab0 mtu "$BENCH_MTU" || log "cannot set fab0 mtu $BENCH_MTU"
+}
 wait_for() {	# wait_for SECONDS CMD...: poll until CMD succeeds
 	local t=$(($1 * 10)); shift
 	while [ "$t" -gt 0 ]; do

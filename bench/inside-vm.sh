@@ -313,13 +313,9 @@ swap_apps() {	# swap_apps NAME: the device as the only swap, every limit
 
 # ---- main -------------------------------------------------------------------
 for s in $(swapon --show=NAME --noheadings 2>/dev/null); do swapoff "$s"; done
-# nbd and redis talk over loopback, which the VM does not bring up itself.
-ip link set lo up
 grep -q '+memory\|memory' /sys/fs/cgroup/cgroup.subtree_control ||
 	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
-modprobe -a rdma_rxe ib_uverbs rdma_ucm 2>/dev/null
-# rxe follows the netdev's MTU change: active_mtu is recomputed from it.
-ip link set fab0 mtu "$BENCH_MTU" || log "cannot set fab0 mtu $BENCH_MTU"
+fabric_up
 { rdma link show; ibv_devinfo -v | grep -i 'mtu'; } >"$raw/rdma-link.txt" 2>&1
 
 # Expand the device list into table entries: "LABEL FUNC PARAM".

@@ -33,9 +33,7 @@ log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$raw/log"; }
 : "${BENCH_DEV_MIB:=256}" "${BENCH_REGION_MIB:=64}" "${BENCH_MTU:=9000}"
 . "$bench/devices.sh"
 
-ip link set lo up
-modprobe -a rdma_rxe ib_uverbs rdma_ucm 2>/dev/null
-ip link set fab0 mtu "$BENCH_MTU" || log "cannot set fab0 mtu $BENCH_MTU"
+fabric_up
 
 case "$device" in
 rmem)

@@ -2,7 +2,7 @@
 # Polled I/O (module parameter poll_queues): io_uring IOPOLL requests go to
 # the poll hardware queues, whose completions the submitter reaps; data
 # stays intact, a dying donor still fails requests in time, and without
-# poll queues polled I/O is refused rather than silently served.
+# poll queues polled I/O is served by the interrupt-driven queues.
 # vm: --timeout 1200
 
 load helpers
