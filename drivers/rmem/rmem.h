@@ -25,8 +25,6 @@
 
 #define RMEM_SECTOR_SIZE	4096
 #define RMEM_PAGE_SHIFT		12
-/* Copies of one slab the map can describe; writes go to replica 0 only. */
-#define RMEM_MAX_REPLICAS	3
 /* Upper bound of scatter/gather entries per request (also per WR). */
 #define RMEM_MAX_SGE		32
 /* Largest device: bounds the per-slab zero bitmaps (32 MiB at 1 TiB). */

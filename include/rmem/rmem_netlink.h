@@ -26,23 +26,42 @@
  *		[RMEM_SLAB_ATTR_INDEX]	u32
  *		[RMEM_SLAB_ATTR_STATE]	u8 enum rmem_slab_state
  *		[RMEM_SLAB_ATTR_REPLICAS]
- *			[RMEM_ATTR_REPLICA]
+ *			[RMEM_ATTR_REPLICA]	(one per replica slot, in order)
  *				[RMEM_REPLICA_ATTR_DONOR]	u32 index in DONORS
- *				[RMEM_REPLICA_ATTR_SLAB_ID]	u32
+ *				[RMEM_REPLICA_ATTR_SLAB_ID]	u32 (RMEM_SLAB_ANY: any)
  *				[RMEM_REPLICA_ATTR_GENERATION]	u32
- *				[RMEM_REPLICA_ATTR_STATE]	u8 enum rmem_slab_state
- *				[RMEM_REPLICA_ATTR_GRANT]	binary (DEV_ADD only)
+ *				[RMEM_REPLICA_ATTR_STATE]	u8 enum rmem_replica_state (reply)
+ *				[RMEM_REPLICA_ATTR_GRANT]	binary (requests only)
+ *				[RMEM_REPLICA_ATTR_STALE_PAGES]	u32 pages it lacks (reply)
+ *				[RMEM_REPLICA_ATTR_ADDR]	string (REPLICA_REPLACE's NEW only)
+ *				[RMEM_REPLICA_ATTR_PORT]	u16 (REPLICA_REPLACE's NEW only)
  *
- * DEV_ADD may carry RMEM_ATTR_SLABS to name, per slab, the donor slab to
- * take and the controller's grant for it (rmemctl attach through the
- * controller); without it the driver asks each donor for any free slab.
+ * DEV_ADD may carry RMEM_ATTR_SLABS to name, per slab, the donor slab of
+ * each replica (or RMEM_SLAB_ANY) and the controller's grant for it; the
+ * replicas of one slab must be on distinct donors.  Without SLABS the
+ * driver asks the donors for any free slab, REPLICAS replicas per slab.
+ *
+ * REPLICA_REPLACE (rmemctl agent) swaps a LOST replica for a new one:
+ * DEV_NAME, SLAB_INDEX, REPLICA_INDEX (the slot), REPLICA_OLD (DONOR,
+ * SLAB_ID, GENERATION of the lost replica: must match the slot, else
+ * ESTALE and nothing changes) and REPLICA_NEW (DONOR index, or ADDR +
+ * [PORT] of a donor that is added to DONORS when new; SLAB_ID or
+ * RMEM_SLAB_ANY; GENERATION and GRANT from the controller).  The new
+ * replica starts STALE and is brought in sync in the background.
  * [RMEM_ATTR_STATS]			(reply) nested RMEM_STAT_*, u64 each
  * [RMEM_ATTR_CLIENT_ID]	binary 16 bytes: the session id presented to
  *				donors; DEV_ADD may set it (the controller's
  *				grants are bound to it), else random
  * [RMEM_ATTR_EVENT]		u8 enum rmem_event (multicast only)
  * [RMEM_ATTR_DONOR_INDEX]	u32 (multicast only)
- * [RMEM_ATTR_SLAB_INDEX]	u32 (multicast only)
+ * [RMEM_ATTR_SLAB_INDEX]	u32 (events; REPLICA_REPLACE)
+ * [RMEM_ATTR_REPLICA_INDEX]	u32 replica slot in its slab (events; REPLICA_REPLACE)
+ * [RMEM_ATTR_REPLICA_OLD], [RMEM_ATTR_REPLICA_NEW]
+ *				nested rmem_replica_attr (REPLICA_REPLACE)
+ * [RMEM_ATTR_RESYNC_LEFT]	u64 bytes still to copy, device-wide (reply)
+ * [RMEM_ATTR_REPLICAS]		u32 replicas per slab, 1..3: DEV_ADD without
+ *				SLABS places them on distinct donors of DONORS
+ *				(default 1); in replies, the device's
  */
 #ifndef _UAPI_RMEM_NETLINK_H
 #define _UAPI_RMEM_NETLINK_H
@@ -54,6 +73,7 @@
 #define RMEM_NAME_MAX		32	/* including the NUL */
 #define RMEM_MAX_DONORS		16
 #define RMEM_ADDR_MAX		64	/* longest address literal + NUL */
+#define RMEM_MAX_REPLICAS	3	/* copies of one slab */
 
 enum rmem_cmd {
 	RMEM_CMD_UNSPEC,
@@ -61,6 +81,8 @@ enum rmem_cmd {
 	RMEM_CMD_DEV_DEL,	/* DEV_NAME */
 	RMEM_CMD_DEV_GET,	/* DEV_NAME (doit) or dump of all */
 	RMEM_CMD_EVENT,		/* multicast notification */
+	RMEM_CMD_REPLICA_REPLACE, /* DEV_NAME, SLAB_INDEX, REPLICA_INDEX,
+				   * REPLICA_OLD, REPLICA_NEW */
 	__RMEM_CMD_MAX,
 };
 #define RMEM_CMD_MAX (__RMEM_CMD_MAX - 1)
@@ -80,6 +102,11 @@ enum rmem_attr {
 	RMEM_ATTR_DONOR_INDEX,
 	RMEM_ATTR_SLAB_INDEX,
 	RMEM_ATTR_CLIENT_ID,	/* binary, RMEM_CLIENT_ID_LEN */
+	RMEM_ATTR_REPLICA_INDEX,
+	RMEM_ATTR_REPLICA_OLD,
+	RMEM_ATTR_REPLICA_NEW,
+	RMEM_ATTR_RESYNC_LEFT,
+	RMEM_ATTR_REPLICAS,
 	__RMEM_ATTR_MAX,
 };
 #define RMEM_ATTR_MAX (__RMEM_ATTR_MAX - 1)
@@ -121,7 +148,10 @@ enum rmem_replica_attr {
 	RMEM_REPLICA_ATTR_SLAB_ID,
 	RMEM_REPLICA_ATTR_GENERATION,
 	RMEM_REPLICA_ATTR_STATE,
-	RMEM_REPLICA_ATTR_GRANT,	/* binary, RMEM_GRANT_LEN (DEV_ADD only) */
+	RMEM_REPLICA_ATTR_GRANT,	/* binary, RMEM_GRANT_LEN (requests only) */
+	RMEM_REPLICA_ATTR_STALE_PAGES,
+	RMEM_REPLICA_ATTR_ADDR,
+	RMEM_REPLICA_ATTR_PORT,
 	__RMEM_REPLICA_ATTR_MAX,
 };
 #define RMEM_REPLICA_ATTR_MAX (__RMEM_REPLICA_ATTR_MAX - 1)
@@ -140,6 +170,9 @@ enum rmem_stat {
 	RMEM_STAT_TIMEOUTS,
 	RMEM_STAT_CTRL_MSGS,
 	RMEM_STAT_POLLED,	/* completions reaped by polling (poll_queues) */
+	RMEM_STAT_PARKED,	/* requests that waited for a donor to return */
+	RMEM_STAT_DEGRADED_WRITES, /* writes that left a replica stale */
+	RMEM_STAT_RESYNC_BYTES,	/* bytes copied to bring replicas in sync */
 	__RMEM_STAT_MAX,
 };
 #define RMEM_STAT_MAX (__RMEM_STAT_MAX - 1)
@@ -157,10 +190,24 @@ enum rmem_donor_state {
 	RMEM_DONOR_DEAD = 4,	/* gave up, or came back as a new instance */
 };
 
+/* A slab as a whole: as good as its replicas */
 enum rmem_slab_state {
-	RMEM_SLAB_LIVE = 1,
-	RMEM_SLAB_RECONNECTING = 2,	/* I/O waits, then fails on timeout */
-	RMEM_SLAB_FAILED = 3,		/* contents lost: I/O errors */
+	RMEM_SLAB_LIVE = 1,		/* healthy: every replica in sync */
+	RMEM_SLAB_RECONNECTING = 2,	/* no in-sync replica reachable: I/O
+					 * waits, then fails after io_timeout */
+	RMEM_SLAB_FAILED = 3,		/* no copy of the data left: I/O errors */
+	RMEM_SLAB_DEGRADED = 4,		/* served, but some replica is not in sync */
+	RMEM_SLAB_RESYNCING = 5,	/* degraded, and a replica is being copied */
+};
+
+/* One replica of a slab */
+enum rmem_replica_state {
+	RMEM_REPLICA_IN_SYNC = 1,	/* has every write: reads and writes */
+	RMEM_REPLICA_RECONNECTING = 2,	/* its donor is unreachable; writes
+					 * missed meanwhile make it stale */
+	RMEM_REPLICA_LOST = 3,		/* its memory is gone: replace it */
+	RMEM_REPLICA_STALE = 4,		/* reachable, lacks STALE_PAGES pages */
+	RMEM_REPLICA_RESYNCING = 5,	/* stale, and being copied to now */
 };
 
 enum rmem_event {
@@ -169,6 +216,11 @@ enum rmem_event {
 	RMEM_EVENT_SLAB_FAILED = 3,
 	RMEM_EVENT_DEV_ADDED = 4,
 	RMEM_EVENT_DEV_REMOVED = 5,
+	RMEM_EVENT_REPLICA_LOST = 6,	/* DONOR_INDEX, SLAB_INDEX, REPLICA_INDEX */
+	RMEM_EVENT_REPLICA_STALE = 7,	/* same */
+	RMEM_EVENT_RESYNC_STARTED = 8,	/* same */
+	RMEM_EVENT_RESYNC_DONE = 9,	/* same: the replica is in sync */
+	RMEM_EVENT_REPLICA_REPLACED = 10, /* same, naming the new replica */
 };
 
 #endif /* _UAPI_RMEM_NETLINK_H */
