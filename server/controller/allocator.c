@@ -388,6 +388,31 @@ static size_t weighted_pick(struct allocator *a, const uint32_t *avail,
 	return SIZE_MAX;	/* not reached: r < sum */
 }
 
+/*
+ * Power of two choices: two weighted draws among the eligible donors, the
+ * one with more available slabs wins.  SIZE_MAX if none is eligible.
+ */
+static size_t p2c_pick(struct allocator *a, const uint32_t *avail,
+		       const bool *eligible)
+{
+	size_t c1 = weighted_pick(a, avail, eligible, SIZE_MAX), c2;
+
+	if (c1 == SIZE_MAX)
+		return SIZE_MAX;
+	c2 = weighted_pick(a, avail, eligible, c1);
+	return (c2 != SIZE_MAX && avail[c2] > avail[c1]) ? c2 : c1;
+}
+
+/* Lowest slab id of @d not given out; avail > 0 guarantees one. */
+static uint32_t lowest_free(const struct donor *d)
+{
+	uint32_t i = 0;
+
+	while (i < d->total && d->taken[i])
+		i++;
+	return i;
+}
+
 enum alloc_err allocator_plan(struct allocator *a, const uint8_t client_id[16],
 			      uint32_t nslabs, uint32_t replicas,
 			      uint64_t quota_slabs, struct alloc_place *out)
@@ -428,7 +453,7 @@ enum alloc_err allocator_plan(struct allocator *a, const uint8_t client_id[16],
 
 	for (uint32_t s = 0; s < nslabs; s++) {
 		for (uint32_t r = 0; r < replicas; r++) {
-			size_t c1, c2, pick;
+			size_t pick;
 
 			for (size_t i = 0; i < a->ndonors; i++) {
 				eligible[i] = avail[i] > 0;
@@ -436,15 +461,13 @@ enum alloc_err allocator_plan(struct allocator *a, const uint8_t client_id[16],
 					eligible[i] = !same_domain(&a->donors[i],
 						&a->donors[chosen[k]]);
 			}
-			c1 = weighted_pick(a, avail, eligible, SIZE_MAX);
-			if (c1 == SIZE_MAX) {
+			pick = p2c_pick(a, avail, eligible);
+			if (pick == SIZE_MAX) {
 				/* Enough slabs in total, but not spread widely
 				 * enough to keep the replicas apart. */
 				ret = replicas > 1 ? ALLOC_EDOMAIN : ALLOC_ENOSPC;
 				goto out_free;
 			}
-			c2 = weighted_pick(a, avail, eligible, c1);
-			pick = (c2 != SIZE_MAX && avail[c2] > avail[c1]) ? c2 : c1;
 			avail[pick]--;
 			chosen[r] = pick;
 			out[(size_t)s * replicas + r] = (struct alloc_place){
@@ -606,6 +629,108 @@ enum alloc_err allocator_release(struct allocator *a, uint64_t id)
 	memmove(&a->allocs[pos], &a->allocs[pos + 1],
 		(a->nallocs - pos - 1) * sizeof(*a->allocs));
 	a->nallocs--;
+	return ALLOC_OK;
+}
+
+/*
+ * May @d hold replica @replica of slab @slab of @al?  Not if it shares a
+ * domain with another live replica of that slab, nor if it is the donor
+ * the replica is on now and that copy is not lost: the client gave up on
+ * that donor, and two copies of a slab on one donor protect nothing.
+ */
+static bool replace_allowed(const struct allocator *a, const struct alloc *al,
+			    uint32_t slab, uint32_t replica,
+			    const struct donor *d)
+{
+	const struct alloc_place *row = &al->places[(size_t)slab * al->replicas];
+
+	for (uint32_t r = 0; r < al->replicas; r++) {
+		const struct donor *o;
+
+		if (row[r].lost)
+			continue;
+		o = donor_find(a, row[r].donor_id);
+		if (!o)
+			continue;
+		if (r == replica ? o == d : same_domain(o, d))
+			return false;
+	}
+	return true;
+}
+
+enum alloc_err allocator_plan_replace(struct allocator *a, uint64_t id,
+				      uint32_t slab, uint32_t replica,
+				      struct alloc_place *out)
+{
+	const struct alloc *al = alloc_find(a, id);
+	enum alloc_err ret = ALLOC_OK;
+	uint32_t *avail;
+	bool *eligible, any_free = false;
+	size_t pick;
+
+	if (!al)
+		return ALLOC_ENOENT;
+	if (slab >= al->nslabs || replica >= al->replicas)
+		return ALLOC_EINVAL;
+	if (!a->ndonors)
+		return ALLOC_ENOSPC;
+	avail = calloc(a->ndonors, sizeof(*avail));
+	eligible = calloc(a->ndonors, sizeof(*eligible));
+	if (!avail || !eligible) {
+		ret = ALLOC_ENOMEM;
+		goto out_free;
+	}
+	for (size_t i = 0; i < a->ndonors; i++) {
+		avail[i] = donor_available(&a->donors[i]);
+		any_free |= avail[i] > 0;
+		eligible[i] = avail[i] > 0 &&
+			replace_allowed(a, al, slab, replica, &a->donors[i]);
+	}
+	pick = p2c_pick(a, avail, eligible);
+	if (pick == SIZE_MAX) {
+		ret = any_free ? ALLOC_EDOMAIN : ALLOC_ENOSPC;
+		goto out_free;
+	}
+	*out = (struct alloc_place){
+		.donor_id = a->donors[pick].id,
+		.slab_id = lowest_free(&a->donors[pick]),
+	};
+out_free:
+	free(avail);
+	free(eligible);
+	return ret;
+}
+
+enum alloc_err allocator_replace(struct allocator *a, uint64_t id,
+				 uint32_t slab, uint32_t replica,
+				 const struct alloc_place *place)
+{
+	struct alloc *al = alloc_find(a, id);
+	struct alloc_place *old;
+	struct donor *d, *od;
+
+	if (!al)
+		return ALLOC_ENOENT;
+	if (slab >= al->nslabs || replica >= al->replicas || place->lost)
+		return ALLOC_EINVAL;
+	d = donor_find(a, place->donor_id);
+	if (!d || place->slab_id >= d->total)
+		return ALLOC_ENOENT;
+	if (d->taken[place->slab_id])
+		return ALLOC_EBUSY;
+	if (!replace_allowed(a, al, slab, replica, d))
+		return ALLOC_EDOMAIN;
+
+	old = &al->places[(size_t)slab * al->replicas + replica];
+	od = old->lost ? NULL : donor_find(a, old->donor_id);
+	if (od) {
+		od->taken[old->slab_id] = 0;
+		od->used--;
+	}
+	*old = *place;
+	d->taken[place->slab_id] = 1;
+	d->used++;
+	/* The client holds as many slab-replicas as before: usage unchanged. */
 	return ALLOC_OK;
 }
 

@@ -124,6 +124,31 @@ enum alloc_err allocator_commit(struct allocator *a, uint64_t id,
 /* Returns the allocation's live slabs to their donors and forgets it. */
 enum alloc_err allocator_release(struct allocator *a, uint64_t id);
 
+/*
+ * Re-protection: a new place for replica @replica of slab @slab of
+ * allocation @id, whose copy the client lost.  The new slab is on an up
+ * donor with a free slab, in a domain (donor, zone) where no other live
+ * replica of that slab is, and not on the replica's current donor unless
+ * that copy is already marked lost.  Same power-of-two-choices draw as
+ * allocator_plan(); changes nothing but the random state.  Errors:
+ * ENOENT no such allocation, EINVAL index out of range, ENOSPC no up
+ * donor has a free slab, EDOMAIN free slabs exist but none where the
+ * replica may go.
+ */
+enum alloc_err allocator_plan_replace(struct allocator *a, uint64_t id,
+				      uint32_t slab, uint32_t replica,
+				      struct alloc_place *out);
+
+/*
+ * Moves that replica to @place (from allocator_plan_replace() or read back
+ * from storage): the old slab goes back to its donor unless it was lost,
+ * the new one is taken.  Checks @place as allocator_commit() does;
+ * nothing changes on error.  The client's usage does not change.
+ */
+enum alloc_err allocator_replace(struct allocator *a, uint64_t id,
+				 uint32_t slab, uint32_t replica,
+				 const struct alloc_place *place);
+
 enum alloc_err allocator_get(const struct allocator *a, uint64_t id,
 			     struct alloc_info *out);
 size_t allocator_alloc_count(const struct allocator *a);

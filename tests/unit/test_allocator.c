@@ -2,8 +2,8 @@
 /*
  * Unit and property tests of the controller's slab allocator
  * (server/controller/allocator.c).  The property test drives thousands of
- * random joins, leaves, restarts, heartbeats, allocations and releases
- * from a seeded PRNG and, after every step, checks the allocator against
+ * random joins, leaves, restarts, heartbeats, allocations, replica
+ * replacements and releases from a seeded PRNG and, after every step, checks the allocator against
  * an independent model kept here.
  */
 #include <inttypes.h>
@@ -152,6 +152,74 @@ static void test_replica_domains(void)
 	allocator_free(a);
 }
 
+/* Re-protection: a lost replica gets a new slab where it may go. */
+static void test_replace(void)
+{
+	struct allocator *a = allocator_new(11);
+	struct alloc_place p[2], np;
+	struct alloc_donor_info di;
+	struct alloc_info ai;
+	uint32_t nlost;
+
+	allocator_donor_add(a, 1, "rack1", 4);
+	allocator_donor_add(a, 2, "rack2", 4);
+	allocator_donor_add(a, 3, "rack1", 4);
+	p[0] = (struct alloc_place){ .donor_id = 1, .slab_id = 0 };
+	p[1] = (struct alloc_place){ .donor_id = 2, .slab_id = 0 };
+	ok(allocator_commit(a, 5, CLIENT_A, 1, 1, 2, p) == ALLOC_OK,
+	   "one slab, replicas on donors 1 (rack1) and 2 (rack2)");
+
+	ok(allocator_plan_replace(a, 6, 0, 0, &np) == ALLOC_ENOENT,
+	   "replace in an unknown allocation: ENOENT");
+	ok(allocator_plan_replace(a, 5, 1, 0, &np) == ALLOC_EINVAL &&
+	   allocator_plan_replace(a, 5, 0, 2, &np) == ALLOC_EINVAL,
+	   "slab or replica index out of range: EINVAL");
+
+	/* Replica 1 (rack2) lost with donor 2: rack1 holds replica 0. */
+	allocator_donor_lose(a, 2, &nlost);
+	allocator_donor_reset(a, 2, "rack2", 4);
+	ok(allocator_plan_replace(a, 5, 0, 1, &np) == ALLOC_OK && np.donor_id == 2,
+	   "lost replica goes back to the restarted rack2 donor, not rack1");
+	ok(allocator_replace(a, 5, 0, 1, &np) == ALLOC_OK, "replace applied");
+	allocator_get(a, 5, &ai);
+	ok(ai.places[1].donor_id == 2 && !ai.places[1].lost &&
+	   allocator_client_usage(a, CLIENT_A) == 2,
+	   "replica 1 live again on donor 2; client usage unchanged");
+	allocator_donor_get(a, 2, &di);
+	ok(di.used_slabs == 1, "new donor counts the slab");
+
+	/* Replica 0 (live on donor 1): rack2 holds replica 1 and donor 1
+	 * is the one the client gave up on, so donor 3 (rack1) it is. */
+	ok(allocator_plan_replace(a, 5, 0, 0, &np) == ALLOC_OK && np.donor_id == 3,
+	   "a live replica moves off its donor, staying out of rack2");
+	ok(allocator_replace(a, 5, 0, 0, &np) == ALLOC_OK, "moved");
+	allocator_donor_get(a, 1, &di);
+	ok(di.used_slabs == 0, "old donor's slab released");
+
+	np = (struct alloc_place){ .donor_id = 2, .slab_id = 3 };
+	ok(allocator_replace(a, 5, 0, 0, &np) == ALLOC_EDOMAIN,
+	   "replace refuses a second replica on rack2");
+	np = (struct alloc_place){ .donor_id = 2, .slab_id = 0 };
+	ok(allocator_replace(a, 5, 0, 0, &np) == ALLOC_EBUSY,
+	   "replace refuses a slab already given");
+	np = (struct alloc_place){ .donor_id = 9, .slab_id = 0 };
+	ok(allocator_replace(a, 5, 0, 0, &np) == ALLOC_ENOENT,
+	   "replace refuses an unknown donor");
+
+	/* No other rack with free slabs: EDOMAIN; nothing free: ENOSPC. */
+	allocator_donor_set_up(a, 1, false);
+	ok(allocator_plan_replace(a, 5, 0, 0, &np) == ALLOC_EDOMAIN,
+	   "free slabs only beside the other replica: EDOMAIN");
+	allocator_donor_set_up(a, 2, false);
+	allocator_donor_set_up(a, 3, false);
+	ok(allocator_plan_replace(a, 5, 0, 0, &np) == ALLOC_ENOSPC,
+	   "no up donor with a free slab: ENOSPC");
+	allocator_get(a, 5, &ai);
+	ok(ai.places[0].donor_id == 3 && ai.places[1].donor_id == 2,
+	   "failed plans changed nothing");
+	allocator_free(a);
+}
+
 /* Power of two choices weighted by free slabs favours the emptier donor. */
 static void test_p2c_weighting(void)
 {
@@ -209,6 +277,7 @@ struct model {
 	size_t		nlive;
 	uint64_t	next_id;
 	uint32_t	next_donor;
+	int		replaced;
 	int		failures;
 };
 
@@ -374,6 +443,68 @@ static void step_release(struct allocator *a, struct model *m, int step)
 	m->live_ids[i] = m->live_ids[--m->nlive];
 }
 
+/* Could donor @d hold the slot's replica?  Independent of allocator.c. */
+static bool model_may_hold(const struct model *m, const struct alloc_info *ai,
+			   uint32_t s, uint32_t r, uint32_t d)
+{
+	for (uint32_t k = 0; k < ai->replicas; k++) {
+		const struct alloc_place *q = &ai->places[s * ai->replicas + k];
+
+		if (q->lost)
+			continue;
+		if (q->donor_id == d)
+			return false;
+		if (k != r && m->zone[d][0] && !strcmp(m->zone[d], m->zone[q->donor_id]))
+			return false;
+	}
+	return true;
+}
+
+static void step_replace(struct allocator *a, struct model *m, int step)
+{
+	uint64_t used_before = allocator_total_used(a);
+	struct alloc_place np, old;
+	struct alloc_info ai;
+	uint32_t s, r;
+	enum alloc_err e;
+	bool fits = false;
+
+	if (!m->nlive)
+		return;
+	allocator_get(a, m->live_ids[rnd() % m->nlive], &ai);
+	s = (uint32_t)(rnd() % ai.nslabs);
+	r = (uint32_t)(rnd() % ai.replicas);
+	old = ai.places[s * ai.replicas + r];
+	for (uint32_t d = 1; d <= P_DONORS; d++) {
+		struct alloc_donor_info di;
+
+		if (m->present[d] && !allocator_donor_get(a, d, &di) &&
+		    di.available && model_may_hold(m, &ai, s, r, d))
+			fits = true;
+	}
+	e = allocator_plan_replace(a, ai.id, s, r, &np);
+	if (e != ALLOC_OK) {
+		if (fits)
+			fail(m, step, "replace refused though a donor fits");
+		else if (e == ALLOC_ENOSPC && allocator_total_available(a))
+			fail(m, step, "replace ENOSPC with free slabs");
+		else if (e != ALLOC_ENOSPC && e != ALLOC_EDOMAIN)
+			fail(m, step, "unexpected replace error");
+		if (allocator_total_used(a) != used_before)
+			fail(m, step, "failed replace plan changed state");
+		return;
+	}
+	if (!fits || !model_may_hold(m, &ai, s, r, np.donor_id))
+		fail(m, step, "replace planned a donor that may not hold it");
+	if (allocator_replace(a, ai.id, s, r, &np) != ALLOC_OK) {
+		fail(m, step, "replace of a fresh plan failed");
+		return;
+	}
+	if (allocator_total_used(a) != used_before + old.lost)
+		fail(m, step, "replace did not swap exactly one slab");
+	m->replaced++;
+}
+
 static void step_donor(struct allocator *a, struct model *m, int step)
 {
 	uint32_t d = 1 + (uint32_t)(rnd() % P_DONORS);
@@ -436,15 +567,18 @@ static void test_property(void)
 
 		if (op < 2)
 			step_donor(a, m, step);
-		else if (op < 6)
+		else if (op < 5)
 			step_alloc(a, m, step);
+		else if (op < 6)
+			step_replace(a, m, step);
 		else
 			step_release(a, m, step);
 		allocs_ok += m->nlive > before;
 		check(a, m, step);
 	}
-	diag("%d successful allocations, %zu live at the end", allocs_ok,
-	     m->nlive);
+	diag("%d successful allocations, %d replacements, %zu live at the end",
+	     allocs_ok, m->replaced, m->nlive);
+	ok(m->replaced > 100, "property run replaced over 100 replicas");
 	ok(allocs_ok > 1000, "property run made over 1000 allocations");
 	ok(m->failures == 0,
 	   "%d random steps: no slab twice, capacity and quota kept, replicas apart",
@@ -463,6 +597,7 @@ int main(void)
 {
 	test_basics();
 	test_replica_domains();
+	test_replace();
 	test_p2c_weighting();
 	test_property();
 	return tap_done("test_allocator");
