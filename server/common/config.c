@@ -200,6 +200,7 @@ static int handle_cluster(struct parse_ctx *ctx, const char *name,
 			return fail(ctx, "[cluster] replicas must be 1..%d, got '%s'",
 				    RMEM_CONFIG_MAX_REPLICAS, value);
 		cfg->replicas = (unsigned int)n;
+		cfg->replicas_set = true;
 		return 1;
 	}
 	return fail(ctx, "unknown key '%s' in [cluster]", name);

@@ -21,6 +21,7 @@
 #ifndef RMEM_COMMON_CONFIG_H
 #define RMEM_COMMON_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,11 @@ struct rmem_config {
 	char		token_file[RMEM_CONFIG_PATH_MAX];	/* "" if unset */
 	uint64_t	slab_size;				/* bytes */
 	unsigned int	replicas;				/* 1..MAX */
+	/*
+	 * replicas was written in the file: the controller uses it as is;
+	 * otherwise it picks 1 or 2 from the donors it has.
+	 */
+	bool		replicas_set;
 
 	/* [node]; zone is filled from [zones] when [node] has none */
 	char		node_name[RMEM_CONFIG_STR_MAX];

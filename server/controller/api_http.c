@@ -117,6 +117,7 @@ static unsigned int http_status(enum cluster_status st)
 	case CLUSTER_CONFLICT:		return MHD_HTTP_CONFLICT;
 	case CLUSTER_QUOTA:		return MHD_HTTP_FORBIDDEN;
 	case CLUSTER_NO_SPACE:		return MHD_HTTP_INSUFFICIENT_STORAGE;
+	case CLUSTER_UNAVAILABLE:	return MHD_HTTP_SERVICE_UNAVAILABLE;
 	case CLUSTER_INTERNAL:		break;
 	}
 	return MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -364,6 +365,109 @@ static enum MHD_Result allocations_post(struct api_server *s,
 	return send_result(s, conn, st, reply, msg);
 }
 
+/*
+ * The slot a re-protection request names, {"slab": I, "replica": J} and
+ * an optional "generation"; 0, or -1 with a message.
+ */
+static int get_slot(json_object *body, uint64_t *slab, uint64_t *replica,
+		    uint64_t *generation, int *has_generation,
+		    char *msg, size_t msglen)
+{
+	if (get_u64(body, "slab", true, slab, msg, msglen) < 0 ||
+	    get_u64(body, "replica", true, replica, msg, msglen) < 0)
+		return -1;
+	*has_generation = get_u64(body, "generation", false, generation,
+				  msg, msglen);
+	return *has_generation < 0 ? -1 : 0;
+}
+
+static enum MHD_Result replace_post(struct api_server *s,
+				    struct MHD_Connection *conn,
+				    const struct request *req, uint64_t id)
+{
+	char msg[512];
+	json_object *body = parse_body(req, msg, sizeof(msg)), *reply = NULL;
+	uint64_t slab = 0, replica = 0, generation = 0;
+	enum cluster_status st;
+	int has_gen = 0;
+
+	if (!body)
+		return send_error(s, conn, MHD_HTTP_BAD_REQUEST, msg, NULL);
+	if (get_slot(body, &slab, &replica, &generation, &has_gen, msg,
+		     sizeof(msg))) {
+		json_object_put(body);
+		return send_error(s, conn, MHD_HTTP_BAD_REQUEST, msg, NULL);
+	}
+	json_object_put(body);
+	st = cluster_replace(s->cluster, id, slab, replica,
+			     has_gen ? &generation : NULL, &reply, msg,
+			     sizeof(msg));
+	return send_result(s, conn, st, reply, msg);
+}
+
+static enum MHD_Result resynced_post(struct api_server *s,
+				     struct MHD_Connection *conn,
+				     const struct request *req, uint64_t id)
+{
+	char msg[512];
+	json_object *body = parse_body(req, msg, sizeof(msg)), *reply = NULL;
+	uint64_t slab = 0, replica = 0, generation = 0, bytes = 0;
+	enum cluster_status st;
+	int has_gen = 0;
+
+	if (!body)
+		return send_error(s, conn, MHD_HTTP_BAD_REQUEST, msg, NULL);
+	if (get_slot(body, &slab, &replica, &generation, &has_gen, msg,
+		     sizeof(msg)) ||
+	    get_u64(body, "bytes", true, &bytes, msg, sizeof(msg)) < 0) {
+		json_object_put(body);
+		return send_error(s, conn, MHD_HTTP_BAD_REQUEST, msg, NULL);
+	}
+	json_object_put(body);
+	st = cluster_resynced(s->cluster, id, slab, replica, bytes,
+			      has_gen ? &generation : NULL, &reply, msg,
+			      sizeof(msg));
+	return send_result(s, conn, st, reply, msg);
+}
+
+/* /allocations/{id}[/replace|/resynced]; @p is what follows the slash. */
+static enum MHD_Result route_allocation(struct api_server *s,
+					struct MHD_Connection *conn,
+					const char *method, const char *p,
+					const struct request *req)
+{
+	const char *slash = strchr(p, '/');
+	size_t len = slash ? (size_t)(slash - p) : strlen(p);
+	json_object *reply = NULL;
+	enum cluster_status st;
+	char msg[512];
+	uint64_t id;
+
+	if (!parse_id(p, len, INT64_MAX, &id)) {
+		snprintf(msg, sizeof(msg), "no allocation '%.*s'", (int)len, p);
+		return send_error(s, conn, MHD_HTTP_NOT_FOUND, msg, NULL);
+	}
+	if (slash && (!strcmp(slash, "/replace") || !strcmp(slash, "/resynced"))) {
+		if (strcmp(method, "POST"))
+			return send_error(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+					  "use POST", "POST");
+		if (!strcmp(slash, "/replace"))
+			return replace_post(s, conn, req, id);
+		return resynced_post(s, conn, req, id);
+	}
+	if (slash)
+		return send_error(s, conn, MHD_HTTP_NOT_FOUND,
+				  "no such resource", NULL);
+	if (!strcmp(method, "GET"))
+		st = cluster_alloc_get(s->cluster, id, &reply, msg, sizeof(msg));
+	else if (!strcmp(method, "DELETE"))
+		st = cluster_release(s->cluster, id, &reply, msg, sizeof(msg));
+	else
+		return send_error(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+				  "use GET or DELETE", "GET, DELETE");
+	return send_result(s, conn, st, reply, msg);
+}
+
 static const char *query(struct MHD_Connection *conn, const char *key)
 {
 	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
@@ -438,24 +542,8 @@ static enum MHD_Result route_v1(struct api_server *s,
 		return send_error(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 				  "use GET or POST", "GET, POST");
 	}
-	if (!strncmp(path, "/allocations/", 13)) {
-		const char *p = path + 13;
-
-		if (!parse_id(p, strlen(p), INT64_MAX, &id)) {
-			snprintf(msg, sizeof(msg), "no allocation '%s'", p);
-			return send_error(s, conn, MHD_HTTP_NOT_FOUND, msg, NULL);
-		}
-		if (get)
-			st = cluster_alloc_get(s->cluster, id, &reply, msg,
-					       sizeof(msg));
-		else if (del)
-			st = cluster_release(s->cluster, id, &reply, msg,
-					     sizeof(msg));
-		else
-			return send_error(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-					  "use GET or DELETE", "GET, DELETE");
-		return send_result(s, conn, st, reply, msg);
-	}
+	if (!strncmp(path, "/allocations/", 13))
+		return route_allocation(s, conn, method, path + 13, req);
 	if (!strcmp(path, "/status")) {
 		if (!get)
 			return send_error(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED,

@@ -21,38 +21,11 @@
 #include <time.h>
 
 #include "allocator.h"
+#include "cluster_int.h"
 #include "grant.h"
 #include "log.h"
 
-struct donor_meta {
-	uint32_t	id;
-	char		addr[STORAGE_ADDR_MAX];
-	uint64_t	instance_id;
-	uint64_t	slab_size;
-	uint32_t	total_slabs;
-	char		zone[STORAGE_ZONE_MAX];
-	enum storage_donor_state state;
-	int64_t		registered;
-	int64_t		last_heartbeat_ms;	/* monotonic */
-};
-
-struct alloc_meta {
-	uint64_t	id;
-	int64_t		created;
-};
-
-struct cluster {
-	pthread_mutex_t	lock;
-	struct storage	*st;
-	struct cluster_params p;
-	struct allocator *alloc;
-	struct donor_meta *donors;	/* sorted by id, like the allocator's */
-	size_t		ndonors;
-	struct alloc_meta *allocs;	/* sorted by id */
-	size_t		nallocs;
-};
-
-static int64_t now_ms(void)
+int64_t cluster_now_ms(void)
 {
 	struct timespec ts;
 
@@ -60,9 +33,15 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void set_msg(char *msg, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_msg(char *msg, size_t len, const char *fmt, ...)
+int64_t cluster_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cluster_set_msg(char *msg, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -71,7 +50,7 @@ static void set_msg(char *msg, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void hex(const uint8_t *in, size_t n, char *out)
+void cluster_hex(const uint8_t *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
 
@@ -82,7 +61,7 @@ static void hex(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-static struct donor_meta *meta_find(struct cluster *c, uint32_t id)
+struct donor_meta *cluster_donor_meta(struct cluster *c, uint32_t id)
 {
 	for (size_t i = 0; i < c->ndonors; i++)
 		if (c->donors[i].id == id)
@@ -128,7 +107,7 @@ static void meta_remove(struct cluster *c, uint32_t id)
 	}
 }
 
-static struct alloc_meta *ameta_find(struct cluster *c, uint64_t id)
+struct alloc_meta *cluster_alloc_meta(struct cluster *c, uint64_t id)
 {
 	size_t lo = 0, hi = c->nallocs;
 
@@ -143,25 +122,33 @@ static struct alloc_meta *ameta_find(struct cluster *c, uint64_t id)
 	return lo < c->nallocs && c->allocs[lo].id == id ? &c->allocs[lo] : NULL;
 }
 
-/* Ids come from an AUTOINCREMENT column: always larger than any before. */
-static int ameta_append(struct cluster *c, uint64_t id, int64_t created)
+/*
+ * Ids come from an AUTOINCREMENT column: always larger than any before.
+ * Takes @reps (malloc()ed) over, also on failure.
+ */
+static int ameta_append(struct cluster *c, uint64_t id, int64_t created,
+			struct replica_meta *reps)
 {
 	struct alloc_meta *arr = realloc(c->allocs,
 					 (c->nallocs + 1) * sizeof(*arr));
 
-	if (!arr)
+	if (!arr) {
+		free(reps);
 		return -1;
+	}
 	c->allocs = arr;
-	arr[c->nallocs++] = (struct alloc_meta){ .id = id, .created = created };
+	arr[c->nallocs++] = (struct alloc_meta){ .id = id, .created = created,
+						 .reps = reps };
 	return 0;
 }
 
 static void ameta_remove(struct cluster *c, uint64_t id)
 {
-	struct alloc_meta *m = ameta_find(c, id);
+	struct alloc_meta *m = cluster_alloc_meta(c, id);
 
 	if (!m)
 		return;
+	free(m->reps);
 	memmove(m, m + 1, (size_t)(&c->allocs[c->nallocs] - (m + 1)) * sizeof(*m));
 	c->nallocs--;
 }
@@ -175,6 +162,7 @@ static struct storage_donor to_storage(const struct donor_meta *m)
 		.total_slabs = m->total_slabs,
 		.state = m->state,
 		.registered = m->registered,
+		.down_since_ms = m->down_since_ms,
 	};
 
 	snprintf(d.addr, sizeof(d.addr), "%s", m->addr);
@@ -194,8 +182,9 @@ static int load_donor(void *arg, const struct storage_donor *d)
 		.total_slabs = d->total_slabs,
 		.state = d->state,
 		.registered = d->registered,
+		.down_since_ms = d->down_since_ms,
 		/* A fresh deadline: the controller was away, not the donor. */
-		.last_heartbeat_ms = now_ms(),
+		.last_heartbeat_ms = cluster_now_ms(),
 	};
 
 	snprintf(m.addr, sizeof(m.addr), "%s", d->addr);
@@ -218,14 +207,19 @@ static int load_alloc(void *arg, const struct storage_alloc *a)
 	struct cluster *c = arg;
 	uint64_t n = (uint64_t)a->nslabs * a->replicas;
 	struct alloc_place *places = calloc(n, sizeof(*places));
+	struct replica_meta *reps = calloc(n, sizeof(*reps));
 	enum alloc_err e;
 
-	if (!places)
+	if (!places || !reps) {
+		free(places);
+		free(reps);
 		return -1;
+	}
 	for (uint64_t k = 0; k < n; k++) {
 		const struct storage_replica *r = &a->reps[k];
-		const struct donor_meta *m = meta_find(c, r->donor_id);
+		const struct donor_meta *m = cluster_donor_meta(c, r->donor_id);
 
+		replica_meta_from(&reps[k], r);
 		places[k].donor_id = r->donor_id;
 		places[k].slab_id = r->slab_id;
 		/* Lost if marked so, or bound to a donor run now gone. */
@@ -237,9 +231,10 @@ static int load_alloc(void *arg, const struct storage_alloc *a)
 	if (e) {
 		log_error("stored allocation %" PRIu64 " is inconsistent: %s",
 			  a->id, alloc_strerror(e));
+		free(reps);
 		return -1;
 	}
-	return ameta_append(c, a->id, a->created);
+	return ameta_append(c, a->id, a->created, reps);
 }
 
 struct cluster *cluster_open(struct storage *st,
@@ -273,6 +268,10 @@ struct cluster *cluster_open(struct storage *st,
 						: "inconsistent data");
 		goto out_close;
 	}
+	if (st->ops->load_counters(st, reprotect_load_counter, c)) {
+		snprintf(err, errlen, "loading counters: %s", st->ops->errmsg(st));
+		goto out_close;
+	}
 	log_info("state loaded: %zu donors, %zu allocations, %" PRIu64
 		 " slabs in use", c->ndonors, c->nallocs,
 		 allocator_total_used(c->alloc));
@@ -290,6 +289,8 @@ void cluster_close(struct cluster *c)
 	allocator_free(c->alloc);
 	c->st->ops->close(c->st);
 	free(c->donors);
+	for (size_t i = 0; i < c->nallocs; i++)
+		free(c->allocs[i].reps);
 	free(c->allocs);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -328,18 +329,69 @@ static json_object *donor_json(struct cluster *c, const struct donor_meta *m)
 	json_object_object_add(o, "registered",
 			       json_object_new_int64(m->registered));
 	json_object_object_add(o, "last_heartbeat_ms_ago",
-			       json_object_new_int64(now_ms() - m->last_heartbeat_ms));
+			       json_object_new_int64(cluster_now_ms() - m->last_heartbeat_ms));
 	return o;
+}
+
+int cluster_grant_hex(struct cluster *c, const uint8_t client_id[16],
+		      uint64_t instance_id, uint32_t slab_id,
+		      char out[2 * RMEM_GRANT_LEN + 1])
+{
+	uint8_t g[RMEM_GRANT_LEN];
+
+	if (rmem_grant_compute(c->p.token, c->p.token_len, client_id,
+			       instance_id, slab_id, g))
+		return -1;
+	cluster_hex(g, sizeof(g), out);
+	return 0;
+}
+
+/* Unix seconds of a time in ms, if there is one: JSON shows seconds. */
+static void add_time(json_object *o, const char *key, int64_t ms)
+{
+	if (ms)
+		json_object_object_add(o, key, json_object_new_int64(ms / 1000));
+}
+
+static json_object *replica_json(struct cluster *c, const struct alloc_info *ai,
+				 const struct alloc_place *p,
+				 const struct replica_meta *rm)
+{
+	const struct donor_meta *m = cluster_donor_meta(c, p->donor_id);
+	json_object *rep = json_object_new_object();
+	char ghex[2 * RMEM_GRANT_LEN + 1];
+
+	json_object_object_add(rep, "donor_id", json_object_new_int64(p->donor_id));
+	json_object_object_add(rep, "addr", json_object_new_string(m ? m->addr : ""));
+	json_object_object_add(rep, "slab_id", json_object_new_int64(p->slab_id));
+	json_object_object_add(rep, "generation",
+			       json_object_new_int64(rm->generation));
+	json_object_object_add(rep, "replica_state", json_object_new_string(
+		replica_state_name(replica_state_of(p, rm))));
+	add_time(rep, "lost_at", rm->lost_at_ms);
+	add_time(rep, "replaced_at", rm->replaced_at_ms);
+	add_time(rep, "resynced_at", rm->resynced_at_ms);
+	if (p->lost || !m) {
+		json_object_object_add(rep, "state", json_object_new_string("lost"));
+		return rep;
+	}
+	json_object_object_add(rep, "state", json_object_new_string(
+		m->state == STORAGE_DONOR_UP ? "ok" : "donor-down"));
+	json_object_object_add(rep, "instance_id",
+			       json_object_new_uint64(m->instance_id));
+	if (!cluster_grant_hex(c, ai->client_id, m->instance_id, p->slab_id, ghex))
+		json_object_object_add(rep, "grant", json_object_new_string(ghex));
+	return rep;
 }
 
 static json_object *alloc_json(struct cluster *c, const struct alloc_info *ai)
 {
 	json_object *o = json_object_new_object();
 	json_object *slabs = json_object_new_array();
-	struct alloc_meta *am = ameta_find(c, ai->id);
+	struct alloc_meta *am = cluster_alloc_meta(c, ai->id);
 	char idhex[33];
 
-	hex(ai->client_id, 16, idhex);
+	cluster_hex(ai->client_id, 16, idhex);
 	json_object_object_add(o, "id", json_object_new_uint64(ai->id));
 	json_object_object_add(o, "client_id", json_object_new_string(idhex));
 	json_object_object_add(o, "bytes", json_object_new_uint64(ai->bytes));
@@ -347,48 +399,17 @@ static json_object *alloc_json(struct cluster *c, const struct alloc_info *ai)
 			       json_object_new_uint64(c->p.slab_size));
 	json_object_object_add(o, "replicas",
 			       json_object_new_int64(ai->replicas));
-	json_object_object_add(o, "created",
-			       json_object_new_int64(am ? am->created : 0));
+	json_object_object_add(o, "created", json_object_new_int64(am->created));
 	for (uint32_t s = 0; s < ai->nslabs; s++) {
 		json_object *slab = json_object_new_object();
 		json_object *reps = json_object_new_array();
 
 		json_object_object_add(slab, "index", json_object_new_int64(s));
 		for (uint32_t r = 0; r < ai->replicas; r++) {
-			const struct alloc_place *p =
-				&ai->places[(size_t)s * ai->replicas + r];
-			const struct donor_meta *m = meta_find(c, p->donor_id);
-			json_object *rep = json_object_new_object();
+			size_t k = (size_t)s * ai->replicas + r;
 
-			json_object_object_add(rep, "donor_id",
-					       json_object_new_int64(p->donor_id));
-			json_object_object_add(rep, "addr",
-				json_object_new_string(m ? m->addr : ""));
-			json_object_object_add(rep, "slab_id",
-					       json_object_new_int64(p->slab_id));
-			if (p->lost || !m) {
-				json_object_object_add(rep, "state",
-					json_object_new_string("lost"));
-			} else {
-				uint8_t g[RMEM_GRANT_LEN];
-				char ghex[2 * RMEM_GRANT_LEN + 1];
-
-				json_object_object_add(rep, "state",
-					json_object_new_string(
-						m->state == STORAGE_DONOR_UP ?
-						"ok" : "donor-down"));
-				json_object_object_add(rep, "instance_id",
-					json_object_new_uint64(m->instance_id));
-				if (!rmem_grant_compute(c->p.token, c->p.token_len,
-							ai->client_id,
-							m->instance_id,
-							p->slab_id, g)) {
-					hex(g, sizeof(g), ghex);
-					json_object_object_add(rep, "grant",
-						json_object_new_string(ghex));
-				}
-			}
-			json_object_array_add(reps, rep);
+			json_object_array_add(reps, replica_json(c, ai,
+					&ai->places[k], &am->reps[k]));
 		}
 		json_object_object_add(slab, "replicas", reps);
 		json_object_array_add(slabs, slab);
@@ -455,14 +476,14 @@ static json_object *register_reply(struct cluster *c,
 }
 
 /* Storage failed: undo the transaction and tell the client. */
-static enum cluster_status storage_failed(struct cluster *c, const char *what,
-					  char *msg, size_t msglen)
+enum cluster_status cluster_storage_failed(struct cluster *c, const char *what,
+					   char *msg, size_t msglen)
 {
 	const char *why = c->st->ops->errmsg(c->st);
 
 	c->st->ops->rollback(c->st);
 	log_error("storage: %s: %s", what, why);
-	set_msg(msg, msglen, "storage error while %s; nothing was changed",
+	cluster_set_msg(msg, msglen, "storage error while %s; nothing was changed",
 		what);
 	return CLUSTER_INTERNAL;
 }
@@ -482,17 +503,17 @@ static enum cluster_status resize_donor(struct cluster *c, struct donor_meta *m,
 	enum alloc_err e;
 
 	if (!total || total > CLUSTER_MAX_DONOR_SLABS) {
-		set_msg(msg, msglen, "total_slabs must be 1..%u", CLUSTER_MAX_DONOR_SLABS);
+		cluster_set_msg(msg, msglen, "total_slabs must be 1..%u", CLUSTER_MAX_DONOR_SLABS);
 		return CLUSTER_BAD_REQUEST;
 	}
 	e = allocator_donor_resize(c->alloc, m->id, (uint32_t)total);
 	if (e == ALLOC_EBUSY) {
-		set_msg(msg, msglen, "total_slabs %" PRIu64 " would drop slabs that "
+		cluster_set_msg(msg, msglen, "total_slabs %" PRIu64 " would drop slabs that "
 			"are granted to clients", total);
 		return CLUSTER_CONFLICT;
 	}
 	if (e != ALLOC_OK) {
-		set_msg(msg, msglen, "cannot resize donor %u", m->id);
+		cluster_set_msg(msg, msglen, "cannot resize donor %u", m->id);
 		return CLUSTER_INTERNAL;
 	}
 	sd = to_storage(m);
@@ -503,7 +524,7 @@ static enum cluster_status resize_donor(struct cluster *c, struct donor_meta *m,
 	    ops->event_add(c->st, m->id, "resized", text) || ops->commit(c->st)) {
 		/* Put the allocator back: storage is the truth. */
 		allocator_donor_resize(c->alloc, m->id, m->total_slabs);
-		return storage_failed(c, "recording the new capacity", msg, msglen);
+		return cluster_storage_failed(c, "recording the new capacity", msg, msglen);
 	}
 	log_info("%s", text);
 	m->total_slabs = (uint32_t)total;
@@ -521,25 +542,26 @@ enum cluster_status cluster_donor_register(struct cluster *c,
 	struct storage_donor sd;
 	uint32_t lost = 0;
 	char text[512];
+	int64_t when;
 
 	if (!valid_donor_addr(addr) || strlen(addr) >= STORAGE_ADDR_MAX) {
-		set_msg(msg, msglen, "addr must be IPV4:PORT or [IPV6]:PORT, got '%s'",
+		cluster_set_msg(msg, msglen, "addr must be IPV4:PORT or [IPV6]:PORT, got '%s'",
 			addr);
 		return CLUSTER_BAD_REQUEST;
 	}
 	if (strlen(zone) >= STORAGE_ZONE_MAX || strlen(zone) >= ALLOC_ZONE_MAX) {
-		set_msg(msg, msglen, "zone is longer than %d characters",
+		cluster_set_msg(msg, msglen, "zone is longer than %d characters",
 			ALLOC_ZONE_MAX - 1);
 		return CLUSTER_BAD_REQUEST;
 	}
 	if (slab_size != c->p.slab_size) {
-		set_msg(msg, msglen, "slab_size %" PRIu64
+		cluster_set_msg(msg, msglen, "slab_size %" PRIu64
 			" differs from the cluster's slab size %" PRIu64,
 			slab_size, c->p.slab_size);
 		return CLUSTER_CONFLICT;
 	}
 	if (!total_slabs || total_slabs > CLUSTER_MAX_DONOR_SLABS) {
-		set_msg(msg, msglen, "total_slabs must be 1..%u", CLUSTER_MAX_DONOR_SLABS);
+		cluster_set_msg(msg, msglen, "total_slabs must be 1..%u", CLUSTER_MAX_DONOR_SLABS);
 		return CLUSTER_BAD_REQUEST;
 	}
 
@@ -548,7 +570,7 @@ enum cluster_status cluster_donor_register(struct cluster *c,
 	if (m && m->instance_id == instance_id) {
 		/* The same run registering again (e.g. after a lost reply). */
 		if (strcmp(m->zone, zone)) {
-			set_msg(msg, msglen, "donor %s is registered with instance %"
+			cluster_set_msg(msg, msglen, "donor %s is registered with instance %"
 				PRIu64 " and another zone; a changed donor needs a new instance_id",
 				addr, instance_id);
 			ret = CLUSTER_CONFLICT;
@@ -563,17 +585,19 @@ enum cluster_status cluster_donor_register(struct cluster *c,
 		if (m->state != STORAGE_DONOR_UP) {
 			sd = to_storage(m);
 			sd.state = STORAGE_DONOR_UP;
+			sd.down_since_ms = 0;
 			snprintf(text, sizeof(text), "donor %s registered again", addr);
 			if (ops->begin(c->st) || ops->donor_update(c->st, &sd) ||
 			    ops->event_add(c->st, m->id, "up", text) ||
 			    ops->commit(c->st)) {
-				ret = storage_failed(c, "marking the donor up", msg, msglen);
+				ret = cluster_storage_failed(c, "marking the donor up", msg, msglen);
 				goto out_unlock;
 			}
 			m->state = STORAGE_DONOR_UP;
+			m->down_since_ms = 0;
 			allocator_donor_set_up(c->alloc, m->id, true);
 		}
-		m->last_heartbeat_ms = now_ms();
+		m->last_heartbeat_ms = cluster_now_ms();
 		*reply = register_reply(c, m, 0);
 		ret = CLUSTER_OK;
 		goto out_unlock;
@@ -587,11 +611,13 @@ enum cluster_status cluster_donor_register(struct cluster *c,
 		snprintf(nm.zone, sizeof(nm.zone), "%s", zone);
 		nm.state = STORAGE_DONOR_UP;
 		nm.registered = time(NULL);
+		nm.down_since_ms = 0;
+		when = reprotect_loss_time(m);
 		sd = to_storage(&nm);
 		if (ops->begin(c->st) ||
-		    ops->donor_lose_replicas(c->st, m->id, &lost) ||
+		    ops->donor_lose_replicas(c->st, m->id, when, &lost) ||
 		    ops->donor_update(c->st, &sd)) {
-			ret = storage_failed(c, "re-registering the donor", msg, msglen);
+			ret = cluster_storage_failed(c, "re-registering the donor", msg, msglen);
 			goto out_unlock;
 		}
 		snprintf(text, sizeof(text),
@@ -600,14 +626,15 @@ enum cluster_status cluster_donor_register(struct cluster *c,
 			 instance_id, lost);
 		if (ops->event_add(c->st, m->id, "restarted", text) ||
 		    ops->commit(c->st)) {
-			ret = storage_failed(c, "re-registering the donor", msg, msglen);
+			ret = cluster_storage_failed(c, "re-registering the donor", msg, msglen);
 			goto out_unlock;
 		}
 		log_warn("%s", text);
+		reprotect_donor_lost(c, m->id, when);
 		allocator_donor_lose(c->alloc, m->id, NULL);
 		allocator_donor_reset(c->alloc, m->id, zone, (uint32_t)total_slabs);
 		allocator_donor_set_up(c->alloc, m->id, true);
-		nm.last_heartbeat_ms = now_ms();
+		nm.last_heartbeat_ms = cluster_now_ms();
 		*m = nm;
 		*reply = register_reply(c, m, lost);
 		ret = CLUSTER_OK;
@@ -624,7 +651,7 @@ enum cluster_status cluster_donor_register(struct cluster *c,
 	nm.registered = time(NULL);
 	sd = to_storage(&nm);
 	if (ops->begin(c->st) || ops->donor_insert(c->st, &sd)) {
-		ret = storage_failed(c, "registering the donor", msg, msglen);
+		ret = cluster_storage_failed(c, "registering the donor", msg, msglen);
 		goto out_unlock;
 	}
 	nm.id = sd.id;
@@ -633,20 +660,20 @@ enum cluster_status cluster_donor_register(struct cluster *c,
 		 slab_size, zone);
 	if (ops->event_add(c->st, nm.id, "registered", text) ||
 	    ops->commit(c->st)) {
-		ret = storage_failed(c, "registering the donor", msg, msglen);
+		ret = cluster_storage_failed(c, "registering the donor", msg, msglen);
 		goto out_unlock;
 	}
-	nm.last_heartbeat_ms = now_ms();
+	nm.last_heartbeat_ms = cluster_now_ms();
 	if (allocator_donor_add(c->alloc, nm.id, zone, nm.total_slabs) ||
 	    meta_add(c, &nm)) {
 		/* Stored but not in memory: a restart will pick it up. */
 		log_error("out of memory adding donor %u", nm.id);
-		set_msg(msg, msglen, "out of memory");
+		cluster_set_msg(msg, msglen, "out of memory");
 		ret = CLUSTER_INTERNAL;
 		goto out_unlock;
 	}
 	log_info("%s", text);
-	*reply = register_reply(c, meta_find(c, nm.id), 0);
+	*reply = register_reply(c, cluster_donor_meta(c, nm.id), 0);
 	ret = CLUSTER_CREATED;
 out_unlock:
 	pthread_mutex_unlock(&c->lock);
@@ -664,14 +691,14 @@ enum cluster_status cluster_donor_heartbeat(struct cluster *c, uint32_t id,
 	char text[300];
 
 	pthread_mutex_lock(&c->lock);
-	m = meta_find(c, id);
+	m = cluster_donor_meta(c, id);
 	if (!m) {
-		set_msg(msg, msglen, "no donor %u", id);
+		cluster_set_msg(msg, msglen, "no donor %u", id);
 		ret = CLUSTER_NOT_FOUND;
 		goto out_unlock;
 	}
 	if (instance_id && *instance_id != m->instance_id) {
-		set_msg(msg, msglen, "donor %u is registered with instance %" PRIu64
+		cluster_set_msg(msg, msglen, "donor %u is registered with instance %" PRIu64
 			", not %" PRIu64 ": register again", id, m->instance_id,
 			*instance_id);
 		ret = CLUSTER_CONFLICT;
@@ -683,7 +710,7 @@ enum cluster_status cluster_donor_heartbeat(struct cluster *c, uint32_t id,
 			goto out_unlock;
 	}
 	if (free_slabs > m->total_slabs) {
-		set_msg(msg, msglen, "free_slabs %" PRIu64 " exceeds total_slabs %u",
+		cluster_set_msg(msg, msglen, "free_slabs %" PRIu64 " exceeds total_slabs %u",
 			free_slabs, m->total_slabs);
 		ret = CLUSTER_BAD_REQUEST;
 		goto out_unlock;
@@ -692,19 +719,21 @@ enum cluster_status cluster_donor_heartbeat(struct cluster *c, uint32_t id,
 		struct storage_donor sd = to_storage(m);
 
 		sd.state = STORAGE_DONOR_UP;
+		sd.down_since_ms = 0;
 		snprintf(text, sizeof(text), "donor %s is back: heartbeat received",
 			 m->addr);
 		if (ops->begin(c->st) || ops->donor_update(c->st, &sd) ||
 		    ops->event_add(c->st, id, "up", text) || ops->commit(c->st)) {
-			ret = storage_failed(c, "marking the donor up", msg, msglen);
+			ret = cluster_storage_failed(c, "marking the donor up", msg, msglen);
 			goto out_unlock;
 		}
 		log_info("%s", text);
 		m->state = STORAGE_DONOR_UP;
+		m->down_since_ms = 0;
 		allocator_donor_set_up(c->alloc, id,
 				       m->slab_size == c->p.slab_size);
 	}
-	m->last_heartbeat_ms = now_ms();
+	m->last_heartbeat_ms = cluster_now_ms();
 	allocator_donor_set_free(c->alloc, id, (uint32_t)free_slabs);
 	*reply = json_object_new_object();
 	json_object_object_add(*reply, "id", json_object_new_int64(id));
@@ -725,24 +754,26 @@ enum cluster_status cluster_donor_remove(struct cluster *c, uint32_t id,
 	char text[400];
 
 	pthread_mutex_lock(&c->lock);
-	m = meta_find(c, id);
+	m = cluster_donor_meta(c, id);
 	if (!m) {
-		set_msg(msg, msglen, "no donor %u", id);
+		cluster_set_msg(msg, msglen, "no donor %u", id);
 		ret = CLUSTER_NOT_FOUND;
 		goto out_unlock;
 	}
-	if (ops->begin(c->st) || ops->donor_lose_replicas(c->st, id, &lost) ||
+	if (ops->begin(c->st) ||
+	    ops->donor_lose_replicas(c->st, id, reprotect_loss_time(m), &lost) ||
 	    ops->donor_delete(c->st, id)) {
-		ret = storage_failed(c, "removing the donor", msg, msglen);
+		ret = cluster_storage_failed(c, "removing the donor", msg, msglen);
 		goto out_unlock;
 	}
 	snprintf(text, sizeof(text), "donor %s removed: %u slab replicas lost",
 		 m->addr, lost);
 	if (ops->event_add(c->st, id, "removed", text) || ops->commit(c->st)) {
-		ret = storage_failed(c, "removing the donor", msg, msglen);
+		ret = cluster_storage_failed(c, "removing the donor", msg, msglen);
 		goto out_unlock;
 	}
 	log_info("%s", text);
+	reprotect_donor_lost(c, id, reprotect_loss_time(m));
 	allocator_donor_lose(c->alloc, id, NULL);
 	allocator_donor_remove(c->alloc, id);
 	meta_remove(c, id);
@@ -774,11 +805,11 @@ enum cluster_status cluster_donor_get(struct cluster *c, uint32_t id,
 	struct donor_meta *m;
 
 	pthread_mutex_lock(&c->lock);
-	m = meta_find(c, id);
+	m = cluster_donor_meta(c, id);
 	if (m) {
 		*reply = donor_json(c, m);
 	} else {
-		set_msg(msg, msglen, "no donor %u", id);
+		cluster_set_msg(msg, msglen, "no donor %u", id);
 		ret = CLUSTER_NOT_FOUND;
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -794,75 +825,78 @@ static enum cluster_status plan_error(struct cluster *c, enum alloc_err e,
 {
 	switch (e) {
 	case ALLOC_EQUOTA:
-		set_msg(msg, msglen, "quota exceeded: the client holds %" PRIu64
+		cluster_set_msg(msg, msglen, "quota exceeded: the client holds %" PRIu64
 			" bytes, asks for %" PRIu64 " more, quota is %" PRIu64,
 			allocator_client_usage(c->alloc, client) * c->p.slab_size,
 			nslabs * replicas * c->p.slab_size, quota);
 		return CLUSTER_QUOTA;
 	case ALLOC_ENOSPC:
-		set_msg(msg, msglen, "not enough free memory in the cluster: %"
+		cluster_set_msg(msg, msglen, "not enough free memory in the cluster: %"
 			PRIu64 " slabs of %" PRIu64 " bytes needed, %" PRIu64
 			" free", nslabs * replicas, c->p.slab_size,
 			allocator_total_available(c->alloc));
 		return CLUSTER_NO_SPACE;
 	case ALLOC_EDOMAIN:
-		set_msg(msg, msglen, "cannot place %u replicas of each slab on "
+		cluster_set_msg(msg, msglen, "cannot place %u replicas of each slab on "
 			"distinct donors and zones with the free memory there is",
 			replicas);
 		return CLUSTER_CONFLICT;
 	case ALLOC_ENOMEM:
-		set_msg(msg, msglen, "out of memory");
+		cluster_set_msg(msg, msglen, "out of memory");
 		return CLUSTER_INTERNAL;
 	default:
-		set_msg(msg, msglen, "%s", alloc_strerror(e));
+		cluster_set_msg(msg, msglen, "%s", alloc_strerror(e));
 		return CLUSTER_BAD_REQUEST;
 	}
 }
 
-enum cluster_status cluster_alloc(struct cluster *c,
-		const uint8_t client_id[16], uint64_t bytes,
-		unsigned int replicas,
-		json_object **reply, char *msg, size_t msglen)
+/*
+ * Replicas of an allocation that names none.  A number in rmem.conf is
+ * used as is; without one, a cluster that can keep two copies apart (two
+ * up donors in distinct zones) keeps two, so that losing one donor loses
+ * no data, and a smaller one keeps one.
+ */
+static unsigned int default_replicas(struct cluster *c)
+{
+	struct alloc_donor_info first, di;
+	bool have_first = false;
+
+	if (c->p.default_replicas_set)
+		return c->p.default_replicas;
+	for (size_t i = 0; i < allocator_donor_count(c->alloc); i++) {
+		allocator_donor_at(c->alloc, i, &di);
+		if (!di.up)
+			continue;
+		if (!have_first) {
+			first = di;
+			have_first = true;
+		} else if (!first.zone[0] || strcmp(first.zone, di.zone)) {
+			return 2;
+		}
+	}
+	return 1;
+}
+
+/* Under the lock: plan, store, apply.  See cluster_alloc(). */
+static enum cluster_status alloc_locked(struct cluster *c,
+		const uint8_t client_id[16], uint64_t bytes, uint64_t nslabs,
+		unsigned int replicas, json_object **reply,
+		char *msg, size_t msglen)
 {
 	const struct storage_ops *ops = c->st->ops;
-	enum cluster_status ret = CLUSTER_CREATED;
-	struct storage_alloc sa = { 0 };
-	struct alloc_place *places = NULL;
+	uint64_t quota = rmem_config_quota_for(c->p.config, client_id);
+	uint64_t quota_slabs = quota / c->p.slab_size, n = nslabs * replicas;
+	struct alloc_place *places = calloc(n, sizeof(*places));
+	struct replica_meta *rms = calloc(n, sizeof(*rms));
+	struct storage_alloc sa = { .reps = calloc(n, sizeof(*sa.reps)) };
+	enum cluster_status ret = CLUSTER_INTERNAL;
 	struct alloc_info ai;
-	uint64_t nslabs, quota, quota_slabs, n;
 	enum alloc_err e;
 
-	if (!replicas)
-		replicas = c->p.default_replicas;
-	if (replicas > ALLOC_MAX_REPLICAS) {
-		set_msg(msg, msglen, "replicas must be 1..%d", ALLOC_MAX_REPLICAS);
-		return CLUSTER_BAD_REQUEST;
+	if (!places || !rms || !sa.reps) {
+		cluster_set_msg(msg, msglen, "out of memory");
+		goto out_free;
 	}
-	if (!bytes) {
-		set_msg(msg, msglen, "bytes must be positive");
-		return CLUSTER_BAD_REQUEST;
-	}
-	nslabs = bytes / c->p.slab_size + (bytes % c->p.slab_size != 0);
-	if (nslabs > CLUSTER_MAX_ALLOC_SLABS) {
-		set_msg(msg, msglen, "bytes %" PRIu64 " is too large: at most %u slabs of %"
-			PRIu64 " bytes per allocation", bytes,
-			CLUSTER_MAX_ALLOC_SLABS, c->p.slab_size);
-		return CLUSTER_BAD_REQUEST;
-	}
-	quota = rmem_config_quota_for(c->p.config, client_id);
-	quota_slabs = quota / c->p.slab_size;
-	n = nslabs * replicas;
-
-	places = calloc(n, sizeof(*places));
-	sa.reps = calloc(n, sizeof(*sa.reps));
-	if (!places || !sa.reps) {
-		free(places);
-		free(sa.reps);
-		set_msg(msg, msglen, "out of memory");
-		return CLUSTER_INTERNAL;
-	}
-
-	pthread_mutex_lock(&c->lock);
 	if (quota && !quota_slabs)	/* quota below one slab: 0 means none */
 		e = ALLOC_EQUOTA;
 	else
@@ -871,7 +905,7 @@ enum cluster_status cluster_alloc(struct cluster *c,
 	if (e) {
 		ret = plan_error(c, e, nslabs, replicas, quota, client_id, msg,
 				 msglen);
-		goto out_unlock;
+		goto out_free;
 	}
 	memcpy(sa.client_id, client_id, 16);
 	sa.bytes = bytes;
@@ -879,7 +913,7 @@ enum cluster_status cluster_alloc(struct cluster *c,
 	sa.replicas = replicas;
 	sa.created = time(NULL);
 	for (uint64_t k = 0; k < n; k++) {
-		const struct donor_meta *m = meta_find(c, places[k].donor_id);
+		const struct donor_meta *m = cluster_donor_meta(c, places[k].donor_id);
 
 		sa.reps[k] = (struct storage_replica){
 			.slab_index = (uint32_t)(k / replicas),
@@ -887,16 +921,18 @@ enum cluster_status cluster_alloc(struct cluster *c,
 			.donor_id = places[k].donor_id,
 			.slab_id = places[k].slab_id,
 			.instance_id = m->instance_id,
+			.generation = 1,
 		};
+		replica_meta_from(&rms[k], &sa.reps[k]);
 	}
 	if (ops->begin(c->st) || ops->alloc_insert(c->st, &sa) ||
 	    ops->commit(c->st)) {
-		ret = storage_failed(c, "storing the allocation", msg, msglen);
-		goto out_unlock;
+		ret = cluster_storage_failed(c, "storing the allocation", msg, msglen);
+		goto out_free;
 	}
 	e = allocator_commit(c->alloc, sa.id, client_id, bytes,
 			     (uint32_t)nslabs, replicas, places);
-	if (e || ameta_append(c, sa.id, sa.created)) {
+	if (e || ameta_append(c, sa.id, sa.created, rms)) {
 		/* Cannot happen short of ENOMEM; undo the stored copy. */
 		log_error("allocation %" PRIu64 " stored but not applied: %s",
 			  sa.id, e ? alloc_strerror(e) : "out of memory");
@@ -905,18 +941,52 @@ enum cluster_status cluster_alloc(struct cluster *c,
 		if (ops->begin(c->st) || ops->alloc_delete(c->st, sa.id) ||
 		    ops->commit(c->st))
 			ops->rollback(c->st);
-		set_msg(msg, msglen, "internal error; nothing was allocated");
-		ret = CLUSTER_INTERNAL;
-		goto out_unlock;
+		cluster_set_msg(msg, msglen, "internal error; nothing was allocated");
+		rms = e ? rms : NULL;	/* ameta_append() took it */
+		goto out_free;
 	}
+	rms = NULL;
 	allocator_get(c->alloc, sa.id, &ai);
 	*reply = alloc_json(c, &ai);
 	log_debug("allocation %" PRIu64 ": %" PRIu64 " slabs x %u", sa.id,
 		  nslabs, replicas);
-out_unlock:
-	pthread_mutex_unlock(&c->lock);
+	ret = CLUSTER_CREATED;
+out_free:
 	free(places);
+	free(rms);
 	free(sa.reps);
+	return ret;
+}
+
+enum cluster_status cluster_alloc(struct cluster *c,
+		const uint8_t client_id[16], uint64_t bytes,
+		unsigned int replicas,
+		json_object **reply, char *msg, size_t msglen)
+{
+	enum cluster_status ret;
+	uint64_t nslabs;
+
+	if (replicas > ALLOC_MAX_REPLICAS) {
+		cluster_set_msg(msg, msglen, "replicas must be 1..%d", ALLOC_MAX_REPLICAS);
+		return CLUSTER_BAD_REQUEST;
+	}
+	if (!bytes) {
+		cluster_set_msg(msg, msglen, "bytes must be positive");
+		return CLUSTER_BAD_REQUEST;
+	}
+	nslabs = bytes / c->p.slab_size + (bytes % c->p.slab_size != 0);
+	if (nslabs > CLUSTER_MAX_ALLOC_SLABS) {
+		cluster_set_msg(msg, msglen, "bytes %" PRIu64 " is too large: at most %u slabs of %"
+			PRIu64 " bytes per allocation", bytes,
+			CLUSTER_MAX_ALLOC_SLABS, c->p.slab_size);
+		return CLUSTER_BAD_REQUEST;
+	}
+	pthread_mutex_lock(&c->lock);
+	if (!replicas)
+		replicas = default_replicas(c);
+	ret = alloc_locked(c, client_id, bytes, nslabs, replicas, reply, msg,
+			   msglen);
+	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
 
@@ -929,13 +999,13 @@ enum cluster_status cluster_release(struct cluster *c, uint64_t id,
 
 	pthread_mutex_lock(&c->lock);
 	if (allocator_get(c->alloc, id, &ai)) {
-		set_msg(msg, msglen, "no allocation %" PRIu64, id);
+		cluster_set_msg(msg, msglen, "no allocation %" PRIu64, id);
 		ret = CLUSTER_NOT_FOUND;
 		goto out_unlock;
 	}
 	if (ops->begin(c->st) || ops->alloc_delete(c->st, id) ||
 	    ops->commit(c->st)) {
-		ret = storage_failed(c, "releasing the allocation", msg, msglen);
+		ret = cluster_storage_failed(c, "releasing the allocation", msg, msglen);
 		goto out_unlock;
 	}
 	allocator_release(c->alloc, id);
@@ -976,7 +1046,7 @@ enum cluster_status cluster_alloc_get(struct cluster *c, uint64_t id,
 
 	pthread_mutex_lock(&c->lock);
 	if (allocator_get(c->alloc, id, &ai)) {
-		set_msg(msg, msglen, "no allocation %" PRIu64, id);
+		cluster_set_msg(msg, msglen, "no allocation %" PRIu64, id);
 		ret = CLUSTER_NOT_FOUND;
 	} else {
 		*reply = alloc_json(c, &ai);
@@ -988,8 +1058,9 @@ enum cluster_status cluster_alloc_get(struct cluster *c, uint64_t id,
 /* ---- summary, events, metrics ---- */
 
 struct totals {
-	unsigned int	up, down;
+	unsigned int	up, down, default_replicas;
 	uint64_t	total_slabs, used, available, lost;
+	uint64_t	degraded, resyncing;	/* replicas lost or resyncing */
 	size_t		clients, allocs;
 };
 
@@ -1007,12 +1078,21 @@ static void count(struct cluster *c, struct totals *t)
 	t->available = allocator_total_available(c->alloc);
 	t->clients = allocator_client_count(c->alloc);
 	t->allocs = allocator_alloc_count(c->alloc);
+	t->default_replicas = default_replicas(c);
 	for (size_t i = 0; i < t->allocs; i++) {
 		struct alloc_info ai;
+		const struct alloc_meta *am;
 
 		allocator_alloc_at(c->alloc, i, &ai);
-		for (uint64_t k = 0; k < (uint64_t)ai.nslabs * ai.replicas; k++)
+		am = cluster_alloc_meta(c, ai.id);
+		for (uint64_t k = 0; k < (uint64_t)ai.nslabs * ai.replicas; k++) {
+			enum replica_state rs = replica_state_of(&ai.places[k],
+								 &am->reps[k]);
+
 			t->lost += ai.places[k].lost;
+			t->degraded += rs != REPLICA_LIVE;
+			t->resyncing += rs == REPLICA_RESYNCING;
+		}
 	}
 }
 
@@ -1040,7 +1120,7 @@ enum cluster_status cluster_status(struct cluster *c, json_object **reply)
 	json_object_object_add(o, "clients", json_object_new_uint64(t.clients));
 	json_object_object_add(o, "allocations", json_object_new_uint64(t.allocs));
 	json_object_object_add(o, "default_replicas",
-			       json_object_new_int64(c->p.default_replicas));
+			       json_object_new_int64(t.default_replicas));
 	json_object_object_add(o, "heartbeat_interval_ms",
 			       json_object_new_int64(c->p.heartbeat_interval_ms));
 	*reply = o;
@@ -1073,7 +1153,7 @@ enum cluster_status cluster_events(struct cluster *c, unsigned int limit,
 	pthread_mutex_unlock(&c->lock);
 	if (rc) {
 		json_object_put(arr);
-		set_msg(msg, msglen, "storage error while listing events");
+		cluster_set_msg(msg, msglen, "storage error while listing events");
 		return CLUSTER_INTERNAL;
 	}
 	*reply = json_object_new_object();
@@ -1084,12 +1164,16 @@ enum cluster_status cluster_events(struct cluster *c, unsigned int limit,
 char *cluster_metrics(struct cluster *c, uint64_t api_errors)
 {
 	struct totals t;
-	char *out = NULL;
+	char *out = NULL, *more;
+	int rc;
 
 	pthread_mutex_lock(&c->lock);
 	count(c, &t);
+	more = reprotect_metrics(c, t.degraded, t.resyncing);
 	pthread_mutex_unlock(&c->lock);
-	if (asprintf(&out,
+	if (!more)
+		return NULL;
+	rc = asprintf(&out,
 		"# HELP rmem_donors Registered donors by state.\n"
 		"# TYPE rmem_donors gauge\n"
 		"rmem_donors{state=\"up\"} %u\n"
@@ -1117,11 +1201,11 @@ char *cluster_metrics(struct cluster *c, uint64_t api_errors)
 		"rmem_allocations %zu\n"
 		"# HELP rmem_api_errors_total API requests answered with an error.\n"
 		"# TYPE rmem_api_errors_total counter\n"
-		"rmem_api_errors_total %" PRIu64 "\n",
+		"rmem_api_errors_total %" PRIu64 "\n%s",
 		t.up, t.down, c->p.slab_size, t.total_slabs, t.available,
-		t.used, t.lost, t.clients, t.allocs, api_errors) < 0)
-		return NULL;
-	return out;
+		t.used, t.lost, t.clients, t.allocs, api_errors, more);
+	free(more);
+	return rc < 0 ? NULL : out;
 }
 
 unsigned int cluster_check_heartbeats(struct cluster *c)
@@ -1129,7 +1213,7 @@ unsigned int cluster_check_heartbeats(struct cluster *c)
 	const struct storage_ops *ops = c->st->ops;
 	int64_t deadline = (int64_t)c->p.heartbeat_interval_ms *
 			   CLUSTER_MISSED_HEARTBEATS;
-	int64_t now = now_ms();
+	int64_t now = cluster_now_ms();
 	unsigned int n = 0;
 	char text[400];
 
@@ -1143,6 +1227,7 @@ unsigned int cluster_check_heartbeats(struct cluster *c)
 			continue;
 		sd = to_storage(m);
 		sd.state = STORAGE_DONOR_DOWN;
+		sd.down_since_ms = cluster_wall_ms();
 		snprintf(text, sizeof(text),
 			 "donor %s down: no heartbeat for %" PRId64 " ms (%d missed)",
 			 m->addr, now - m->last_heartbeat_ms,
@@ -1158,6 +1243,7 @@ unsigned int cluster_check_heartbeats(struct cluster *c)
 		}
 		log_warn("%s", text);
 		m->state = STORAGE_DONOR_DOWN;
+		m->down_since_ms = sd.down_since_ms;
 		allocator_donor_set_up(c->alloc, m->id, false);
 		n++;
 	}

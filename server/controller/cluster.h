@@ -11,6 +11,7 @@
 #ifndef RMEM_CONTROLLER_CLUSTER_H
 #define RMEM_CONTROLLER_CLUSTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,12 +35,16 @@ enum cluster_status {
 	CLUSTER_CONFLICT,	/* clashes with the cluster's state or shape */
 	CLUSTER_QUOTA,
 	CLUSTER_NO_SPACE,	/* not enough free slabs right now */
+	CLUSTER_UNAVAILABLE,	/* no donor can take it now: retry later */
 	CLUSTER_INTERNAL,	/* storage failure: nothing was changed */
 };
 
 struct cluster_params {
 	uint64_t	slab_size;
 	unsigned int	default_replicas;
+	/* default_replicas came from rmem.conf; else 2 when two up donors
+	 * in distinct zones can keep the copies apart, 1 otherwise */
+	bool		default_replicas_set;
 	unsigned int	heartbeat_interval_ms;
 	/* quotas: [quotas] and default_quota; must outlive the cluster */
 	const struct rmem_config *config;
@@ -87,6 +92,23 @@ enum cluster_status cluster_release(struct cluster *c, uint64_t id,
 enum cluster_status cluster_alloc_list(struct cluster *c,
 		const uint8_t *client_id, json_object **reply);
 enum cluster_status cluster_alloc_get(struct cluster *c, uint64_t id,
+		json_object **reply, char *msg, size_t msglen);
+
+/*
+ * Re-protection (reprotect.c), on the slot (@slab, @replica) of allocation
+ * @id.  @generation, if not NULL, is the slot's generation as the client
+ * knows it: any other means the client's view is stale (CONFLICT).
+ *
+ * cluster_replace() gives the slot a new slab on another donor, the old
+ * one being given up; cluster_resynced() records the client's report that
+ * the new slab holds the data (@bytes copied).
+ */
+enum cluster_status cluster_replace(struct cluster *c, uint64_t id,
+		uint64_t slab, uint64_t replica, const uint64_t *generation,
+		json_object **reply, char *msg, size_t msglen);
+enum cluster_status cluster_resynced(struct cluster *c, uint64_t id,
+		uint64_t slab, uint64_t replica, uint64_t bytes,
+		const uint64_t *generation,
 		json_object **reply, char *msg, size_t msglen);
 
 enum cluster_status cluster_status(struct cluster *c, json_object **reply);

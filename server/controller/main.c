@@ -218,6 +218,7 @@ int main(int argc, char **argv)
 	params = (struct cluster_params){
 		.slab_size = cfg.slab_size,
 		.default_replicas = cfg.replicas,
+		.default_replicas_set = cfg.replicas_set,
 		.heartbeat_interval_ms = cfg.heartbeat_interval_ms,
 		.config = &cfg,
 		.token = token,
@@ -242,9 +243,15 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out_checker;
 	}
-	log_info("listening on %s; database %s; slab size %" PRIu64
-		 "; %u replica(s) by default", cfg.listen, cfg.db_path,
-		 cfg.slab_size, cfg.replicas);
+	if (cfg.replicas_set)
+		log_info("listening on %s; database %s; slab size %" PRIu64
+			 "; %u replica(s) by default", cfg.listen, cfg.db_path,
+			 cfg.slab_size, cfg.replicas);
+	else
+		log_info("listening on %s; database %s; slab size %" PRIu64
+			 "; 2 replicas by default when two up donors are in "
+			 "distinct zones, else 1", cfg.listen, cfg.db_path,
+			 cfg.slab_size);
 
 	sigwait(&sigs, &sig);
 	log_info("signal %d: shutting down", sig);

@@ -35,6 +35,9 @@ struct storage_donor {
 	char		zone[STORAGE_ZONE_MAX];
 	enum storage_donor_state state;
 	int64_t		registered;	/* unix seconds */
+	/* Unix ms it was marked down, 0 while up: when its replicas'
+	 * trouble began, if they turn out lost. */
+	int64_t		down_since_ms;
 };
 
 struct storage_replica {
@@ -44,6 +47,19 @@ struct storage_replica {
 	uint32_t	slab_id;	/* slab index on the donor */
 	uint64_t	instance_id;	/* donor run the grant is bound to */
 	bool		lost;
+	/*
+	 * Re-protection.  generation is 1 at allocation and goes up by one
+	 * each time the slot gets a new slab.  Times are unix ms, 0 if none:
+	 * lost_at_ms when the slot lost its copy (kept while the replacement
+	 * resyncs, so that loss -> resynced can be measured), replaced_at_ms
+	 * the last replacement, resynced_at_ms the client's report that the
+	 * replacement holds the data (resync_bytes copied).
+	 */
+	uint32_t	generation;
+	int64_t		lost_at_ms;
+	int64_t		replaced_at_ms;
+	int64_t		resynced_at_ms;
+	uint64_t	resync_bytes;
 };
 
 struct storage_alloc {
@@ -77,13 +93,27 @@ struct storage_ops {
 	/* Rewrites every field but id. */
 	int (*donor_update)(struct storage *st, const struct storage_donor *d);
 	int (*donor_delete)(struct storage *st, uint32_t id);
-	/* Marks every live replica on the donor lost; *@n gets the count. */
+	/*
+	 * Marks every live replica on the donor lost at @when_ms (a slot
+	 * whose replacement is still resyncing keeps its earlier loss
+	 * time); *@n gets the count.
+	 */
 	int (*donor_lose_replicas)(struct storage *st, uint32_t donor_id,
-				   uint32_t *n);
+				   int64_t when_ms, uint32_t *n);
 
 	/* Stores the allocation and its replicas; assigns a->id. */
 	int (*alloc_insert)(struct storage *st, struct storage_alloc *a);
 	int (*alloc_delete)(struct storage *st, uint64_t id);
+	/* Rewrites the slot (@r->slab_index, @r->replica) of allocation @id. */
+	int (*replica_update)(struct storage *st, uint64_t id,
+			      const struct storage_replica *r);
+	/* Keeps @r, a slab the slot no longer uses, in the history. */
+	int (*replica_retire)(struct storage *st, uint64_t id,
+			      const struct storage_replica *r,
+			      int64_t at_ms, const char *why);
+	/* Durable counters for /metrics: adds @delta to counter @name. */
+	int (*counter_add)(struct storage *st, const char *name,
+			   uint64_t delta);
 
 	int (*event_add)(struct storage *st, uint32_t donor_id,
 			 const char *kind, const char *message);
@@ -95,6 +125,10 @@ struct storage_ops {
 	int (*load_allocs)(struct storage *st,
 			   int (*cb)(void *arg, const struct storage_alloc *a),
 			   void *arg);
+	int (*load_counters)(struct storage *st,
+			     int (*cb)(void *arg, const char *name,
+				       uint64_t value),
+			     void *arg);
 	/* The @limit most recent events, oldest first. */
 	int (*list_events)(struct storage *st, unsigned int limit,
 			   int (*cb)(void *arg, const struct storage_event *e),

@@ -19,7 +19,8 @@
 
 #include <sqlite3.h>
 
-#define SCHEMA_VERSION	1
+/* 2: re-protection (replica generations and times, history, counters) */
+#define SCHEMA_VERSION	2
 
 struct storage_sqlite {
 	struct storage	base;
@@ -101,6 +102,7 @@ static void bind_donor(sqlite3_stmt *stmt, const struct storage_donor *d)
 	sqlite3_bind_text(stmt, 5, d->zone, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(stmt, 6, d->state);
 	sqlite3_bind_int64(stmt, 7, d->registered);
+	sqlite3_bind_int64(stmt, 8, d->down_since_ms);
 }
 
 static int sq_donor_insert(struct storage *st, struct storage_donor *d)
@@ -108,7 +110,8 @@ static int sq_donor_insert(struct storage *st, struct storage_donor *d)
 	struct storage_sqlite *s = to_sq(st);
 	sqlite3_stmt *stmt = prepare(s,
 		"INSERT INTO donors(addr, instance_id, slab_size, total_slabs,"
-		" zone, state, registered) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+		" zone, state, registered, down_since)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 
 	if (!stmt)
 		return -1;
@@ -124,13 +127,13 @@ static int sq_donor_update(struct storage *st, const struct storage_donor *d)
 	struct storage_sqlite *s = to_sq(st);
 	sqlite3_stmt *stmt = prepare(s,
 		"UPDATE donors SET addr = ?1, instance_id = ?2, slab_size = ?3,"
-		" total_slabs = ?4, zone = ?5, state = ?6, registered = ?7"
-		" WHERE id = ?8");
+		" total_slabs = ?4, zone = ?5, state = ?6, registered = ?7,"
+		" down_since = ?8 WHERE id = ?9");
 
 	if (!stmt)
 		return -1;
 	bind_donor(stmt, d);
-	sqlite3_bind_int64(stmt, 8, d->id);
+	sqlite3_bind_int64(stmt, 9, d->id);
 	if (run(s, stmt, "update donor"))
 		return -1;
 	if (sqlite3_changes(s->db) != 1) {
@@ -152,20 +155,61 @@ static int sq_donor_delete(struct storage *st, uint32_t id)
 }
 
 static int sq_donor_lose_replicas(struct storage *st, uint32_t donor_id,
-				  uint32_t *n)
+				  int64_t when_ms, uint32_t *n)
 {
 	struct storage_sqlite *s = to_sq(st);
+	/* Same rule as cluster.c's mirror of it in memory (lose_meta). */
 	sqlite3_stmt *stmt = prepare(s,
-		"UPDATE replicas SET lost = 1 WHERE donor_id = ?1 AND lost = 0");
+		"UPDATE replicas SET lost = 1, lost_at = CASE"
+		" WHEN lost_at <> 0 AND replaced_at <> 0 AND resynced_at = 0"
+		" THEN lost_at ELSE ?2 END"
+		" WHERE donor_id = ?1 AND lost = 0");
 
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, donor_id);
+	sqlite3_bind_int64(stmt, 2, when_ms);
 	if (run(s, stmt, "mark replicas lost"))
 		return -1;
 	if (n)
 		*n = (uint32_t)sqlite3_changes(s->db);
 	return 0;
+}
+
+/* Columns ?1..?11 of a replica row, in bind_replica()'s order. */
+#define REPLICA_COLUMNS	"slab_index, replica, donor_id, slab_id, instance_id," \
+			" lost, generation, lost_at, replaced_at, resynced_at," \
+			" resync_bytes"
+
+static void bind_replica(sqlite3_stmt *stmt, const struct storage_replica *r)
+{
+	sqlite3_bind_int64(stmt, 1, r->slab_index);
+	sqlite3_bind_int64(stmt, 2, r->replica);
+	sqlite3_bind_int64(stmt, 3, r->donor_id);
+	sqlite3_bind_int64(stmt, 4, r->slab_id);
+	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)r->instance_id);
+	sqlite3_bind_int(stmt, 6, r->lost);
+	sqlite3_bind_int64(stmt, 7, r->generation);
+	sqlite3_bind_int64(stmt, 8, r->lost_at_ms);
+	sqlite3_bind_int64(stmt, 9, r->replaced_at_ms);
+	sqlite3_bind_int64(stmt, 10, r->resynced_at_ms);
+	sqlite3_bind_int64(stmt, 11, (sqlite3_int64)r->resync_bytes);
+}
+
+/* The inverse of bind_replica(), from columns 0..10 of a SELECT. */
+static void column_replica(sqlite3_stmt *stmt, struct storage_replica *r)
+{
+	r->slab_index = (uint32_t)sqlite3_column_int64(stmt, 0);
+	r->replica = (uint32_t)sqlite3_column_int64(stmt, 1);
+	r->donor_id = (uint32_t)sqlite3_column_int64(stmt, 2);
+	r->slab_id = (uint32_t)sqlite3_column_int64(stmt, 3);
+	r->instance_id = (uint64_t)sqlite3_column_int64(stmt, 4);
+	r->lost = sqlite3_column_int(stmt, 5) != 0;
+	r->generation = (uint32_t)sqlite3_column_int64(stmt, 6);
+	r->lost_at_ms = sqlite3_column_int64(stmt, 7);
+	r->replaced_at_ms = sqlite3_column_int64(stmt, 8);
+	r->resynced_at_ms = sqlite3_column_int64(stmt, 9);
+	r->resync_bytes = (uint64_t)sqlite3_column_int64(stmt, 10);
 }
 
 static int sq_alloc_insert(struct storage *st, struct storage_alloc *a)
@@ -187,22 +231,14 @@ static int sq_alloc_insert(struct storage *st, struct storage_alloc *a)
 		return -1;
 	a->id = (uint64_t)sqlite3_last_insert_rowid(s->db);
 
-	stmt = prepare(s,
-		"INSERT INTO replicas(alloc_id, slab_index, replica, donor_id,"
-		" slab_id, instance_id, lost) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+	stmt = prepare(s, "INSERT INTO replicas(" REPLICA_COLUMNS ", alloc_id)"
+			  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
 	if (!stmt)
 		return -1;
 	for (uint64_t k = 0; k < n; k++) {
-		const struct storage_replica *r = &a->reps[k];
-
 		sqlite3_reset(stmt);
-		sqlite3_bind_int64(stmt, 1, (sqlite3_int64)a->id);
-		sqlite3_bind_int64(stmt, 2, r->slab_index);
-		sqlite3_bind_int64(stmt, 3, r->replica);
-		sqlite3_bind_int64(stmt, 4, r->donor_id);
-		sqlite3_bind_int64(stmt, 5, r->slab_id);
-		sqlite3_bind_int64(stmt, 6, (sqlite3_int64)r->instance_id);
-		sqlite3_bind_int(stmt, 7, r->lost);
+		bind_replica(stmt, &a->reps[k]);
+		sqlite3_bind_int64(stmt, 12, (sqlite3_int64)a->id);
 		if (sqlite3_step(stmt) != SQLITE_DONE) {
 			sq_fail(s, "insert replica");
 			sqlite3_finalize(stmt);
@@ -231,6 +267,89 @@ static int sq_alloc_delete(struct storage *st, uint64_t id)
 	}
 	/* replicas go with it: ON DELETE CASCADE */
 	return 0;
+}
+
+static int sq_replica_update(struct storage *st, uint64_t id,
+			     const struct storage_replica *r)
+{
+	struct storage_sqlite *s = to_sq(st);
+	sqlite3_stmt *stmt = prepare(s,
+		"UPDATE replicas SET donor_id = ?3, slab_id = ?4,"
+		" instance_id = ?5, lost = ?6, generation = ?7, lost_at = ?8,"
+		" replaced_at = ?9, resynced_at = ?10, resync_bytes = ?11"
+		" WHERE slab_index = ?1 AND replica = ?2 AND alloc_id = ?12");
+
+	if (!stmt)
+		return -1;
+	bind_replica(stmt, r);
+	sqlite3_bind_int64(stmt, 12, (sqlite3_int64)id);
+	if (run(s, stmt, "update replica"))
+		return -1;
+	if (sqlite3_changes(s->db) != 1) {
+		snprintf(s->err, sizeof(s->err),
+			 "update replica: allocation %llu has no slot %u/%u",
+			 (unsigned long long)id, r->slab_index, r->replica);
+		return -1;
+	}
+	return 0;
+}
+
+static int sq_replica_retire(struct storage *st, uint64_t id,
+			     const struct storage_replica *r, int64_t at_ms,
+			     const char *why)
+{
+	struct storage_sqlite *s = to_sq(st);
+	sqlite3_stmt *stmt = prepare(s,
+		"INSERT INTO replica_history(" REPLICA_COLUMNS ", alloc_id,"
+		" retired_at, why) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+		" ?10, ?11, ?12, ?13, ?14)");
+
+	if (!stmt)
+		return -1;
+	bind_replica(stmt, r);
+	sqlite3_bind_int64(stmt, 12, (sqlite3_int64)id);
+	sqlite3_bind_int64(stmt, 13, at_ms);
+	sqlite3_bind_text(stmt, 14, why, -1, SQLITE_TRANSIENT);
+	return run(s, stmt, "retire replica");
+}
+
+static int sq_counter_add(struct storage *st, const char *name, uint64_t delta)
+{
+	struct storage_sqlite *s = to_sq(st);
+	sqlite3_stmt *stmt = prepare(s,
+		"INSERT INTO counters(name, value) VALUES(?1, ?2)"
+		" ON CONFLICT(name) DO UPDATE SET value = value + ?2");
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)delta);
+	return run(s, stmt, "update counter");
+}
+
+static int sq_load_counters(struct storage *st,
+			    int (*cb)(void *arg, const char *name,
+				      uint64_t value),
+			    void *arg)
+{
+	struct storage_sqlite *s = to_sq(st);
+	sqlite3_stmt *stmt = prepare(s, "SELECT name, value FROM counters");
+	int rc, ret = 0;
+
+	if (!stmt)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(stmt, 0);
+
+		ret = cb(arg, name ? (const char *)name : "",
+			 (uint64_t)sqlite3_column_int64(stmt, 1));
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = sq_fail(s, "load counters");
+	sqlite3_finalize(stmt);
+	return ret;
 }
 
 static int sq_event_add(struct storage *st, uint32_t donor_id,
@@ -262,7 +381,7 @@ static int sq_load_donors(struct storage *st,
 	struct storage_sqlite *s = to_sq(st);
 	sqlite3_stmt *stmt = prepare(s,
 		"SELECT id, addr, instance_id, slab_size, total_slabs, zone,"
-		" state, registered FROM donors ORDER BY id");
+		" state, registered, down_since FROM donors ORDER BY id");
 	int rc, ret = 0;
 
 	if (!stmt)
@@ -278,6 +397,7 @@ static int sq_load_donors(struct storage *st,
 		copy_text(d.zone, sizeof(d.zone), sqlite3_column_text(stmt, 5));
 		d.state = sqlite3_column_int(stmt, 6);
 		d.registered = sqlite3_column_int64(stmt, 7);
+		d.down_since_ms = sqlite3_column_int64(stmt, 8);
 		ret = cb(arg, &d);
 		if (ret)
 			break;
@@ -299,8 +419,8 @@ static int sq_load_allocs(struct storage *st,
 
 	stmt = prepare(s, "SELECT id, client_id, bytes, nslabs, replicas,"
 			  " created FROM allocations ORDER BY id");
-	rstmt = prepare(s, "SELECT slab_index, replica, donor_id, slab_id,"
-			   " instance_id, lost FROM replicas WHERE alloc_id = ?1");
+	rstmt = prepare(s, "SELECT " REPLICA_COLUMNS
+			   " FROM replicas WHERE alloc_id = ?1");
 	if (!stmt || !rstmt) {
 		sqlite3_finalize(stmt);
 		sqlite3_finalize(rstmt);
@@ -336,12 +456,7 @@ static int sq_load_allocs(struct storage *st,
 			struct storage_replica r;
 			uint64_t k;
 
-			r.slab_index = (uint32_t)sqlite3_column_int64(rstmt, 0);
-			r.replica = (uint32_t)sqlite3_column_int64(rstmt, 1);
-			r.donor_id = (uint32_t)sqlite3_column_int64(rstmt, 2);
-			r.slab_id = (uint32_t)sqlite3_column_int64(rstmt, 3);
-			r.instance_id = (uint64_t)sqlite3_column_int64(rstmt, 4);
-			r.lost = sqlite3_column_int(rstmt, 5) != 0;
+			column_replica(rstmt, &r);
 			k = (uint64_t)r.slab_index * a.replicas + r.replica;
 			if (r.slab_index >= a.nslabs || r.replica >= a.replicas) {
 				got = n + 1;	/* out of range: reported below */
@@ -429,13 +544,38 @@ static const struct storage_ops sqlite_ops = {
 	.donor_lose_replicas = sq_donor_lose_replicas,
 	.alloc_insert = sq_alloc_insert,
 	.alloc_delete = sq_alloc_delete,
+	.replica_update = sq_replica_update,
+	.replica_retire = sq_replica_retire,
+	.counter_add = sq_counter_add,
 	.event_add = sq_event_add,
 	.load_donors = sq_load_donors,
 	.load_allocs = sq_load_allocs,
+	.load_counters = sq_load_counters,
 	.list_events = sq_list_events,
 	.errmsg = sq_errmsg,
 	.close = sq_close,
 };
+
+/* Columns schema version 2 added to replicas (see storage_replica). */
+#define REPLICA_V2_COLUMNS \
+	"  generation INTEGER NOT NULL DEFAULT 1," \
+	"  lost_at INTEGER NOT NULL DEFAULT 0," \
+	"  replaced_at INTEGER NOT NULL DEFAULT 0," \
+	"  resynced_at INTEGER NOT NULL DEFAULT 0," \
+	"  resync_bytes INTEGER NOT NULL DEFAULT 0,"
+
+/*
+ * Version 1 to 2, before SCHEMA runs (it creates only missing tables).
+ * A replica lost under version 1 has no loss time: 0, "unknown".
+ */
+static const char MIGRATE_1_2[] =
+	"ALTER TABLE donors ADD COLUMN down_since INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE replicas ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE replicas ADD COLUMN lost_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE replicas ADD COLUMN replaced_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE replicas ADD COLUMN resynced_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE replicas ADD COLUMN resync_bytes INTEGER NOT NULL DEFAULT 0;"
+	"PRAGMA user_version = 2;";
 
 static const char SCHEMA[] =
 	"CREATE TABLE IF NOT EXISTS donors("
@@ -446,7 +586,8 @@ static const char SCHEMA[] =
 	"  total_slabs INTEGER NOT NULL CHECK (total_slabs > 0),"
 	"  zone TEXT NOT NULL,"
 	"  state INTEGER NOT NULL,"
-	"  registered INTEGER NOT NULL);"
+	"  registered INTEGER NOT NULL,"
+	"  down_since INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS allocations("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  client_id BLOB NOT NULL,"
@@ -462,11 +603,27 @@ static const char SCHEMA[] =
 	"  slab_id INTEGER NOT NULL,"
 	"  instance_id INTEGER NOT NULL,"
 	"  lost INTEGER NOT NULL DEFAULT 0,"
+	REPLICA_V2_COLUMNS
 	"  PRIMARY KEY(alloc_id, slab_index, replica));"
 	/* The database refuses to give a live slab twice. */
 	"CREATE UNIQUE INDEX IF NOT EXISTS replicas_live"
 	"  ON replicas(donor_id, slab_id) WHERE lost = 0;"
 	"CREATE INDEX IF NOT EXISTS replicas_donor ON replicas(donor_id);"
+	/* Slabs a slot used before its replacement: for audits only. */
+	"CREATE TABLE IF NOT EXISTS replica_history("
+	"  alloc_id INTEGER NOT NULL REFERENCES allocations(id) ON DELETE CASCADE,"
+	"  slab_index INTEGER NOT NULL,"
+	"  replica INTEGER NOT NULL,"
+	"  donor_id INTEGER NOT NULL,"
+	"  slab_id INTEGER NOT NULL,"
+	"  instance_id INTEGER NOT NULL,"
+	"  lost INTEGER NOT NULL,"
+	REPLICA_V2_COLUMNS
+	"  retired_at INTEGER NOT NULL,"
+	"  why TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS counters("
+	"  name TEXT PRIMARY KEY,"
+	"  value INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS events("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  time INTEGER NOT NULL,"
@@ -488,7 +645,9 @@ static int check_schema_version(struct storage_sqlite *s)
 	v = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
 	if (v == 0)
-		return exec(s, "PRAGMA user_version = 1");
+		return exec(s, "PRAGMA user_version = 2");
+	if (v == 1)
+		return exec(s, MIGRATE_1_2);
 	if (v != SCHEMA_VERSION) {
 		snprintf(s->err, sizeof(s->err),
 			 "database schema version %d, this controller knows %d",

@@ -457,3 +457,306 @@ EOF
 	expect 200 GET /v1/status
 	[ "$(jq .allocations <<<"$body")" = 1 ] && [ "$(jq .slabs.used <<<"$body")" = 1 ]
 }
+
+# metric NAME: the value of one sample of /metrics.
+metric() {
+	curl -s "$URL/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+}
+
+# verify_grant CLIENT INSTANCE SLAB_ID GRANT: the grant is the HMAC that
+# donors check (server/common/grant.c).
+verify_grant() {
+	python3 -c '
+import hmac, hashlib, struct, sys
+token, client = sys.argv[1].encode(), bytes.fromhex(sys.argv[2])
+msg = b"rmem-grant-v1" + client + struct.pack("<QI", int(sys.argv[3]), int(sys.argv[4]))
+sys.exit(hmac.new(token, msg, hashlib.sha256).hexdigest() != sys.argv[5])
+' "$TOKEN" "$@"
+}
+
+# snapshot ID: the allocation, the status and the metrics but the error
+# count, which every failed request changes.
+snapshot() {
+	expect 200 GET "/v1/allocations/$1"
+	printf '%s\n' "$body"
+	expect 200 GET /v1/status
+	printf '%s\n' "$body"
+	curl -s "$URL/metrics" | grep -v '^rmem_api_errors_total'
+}
+
+@test "replace: a lost replica gets a slab on another donor, its grant verifies, resynced updates the metrics" {
+	start_ctl
+	register 10.77.0.2:7470 11 4 rack1 >/dev/null
+	register 10.77.0.3:7470 22 4 rack2 >/dev/null
+	register 10.77.0.4:7470 33 4 rack3 >/dev/null
+	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$MIB,\"replicas\":2}"
+	id=$(jq .id <<<"$body")
+	keep=$(jq '.slabs[0].replicas[0].donor_id' <<<"$body")
+	gone=$(jq '.slabs[0].replicas[1].donor_id' <<<"$body")
+	[ "$(jq -r '.slabs[0].replicas[1].replica_state' <<<"$body")" = live ]
+	[ "$(jq '.slabs[0].replicas[1].generation' <<<"$body")" = 1 ]
+	[ "$(metric rmem_slabs_degraded)" = 0 ]
+
+	# The donor of replica 1 is removed: the replica is lost.
+	expect 200 DELETE "/v1/donors/$gone"
+	expect 200 GET "/v1/allocations/$id"
+	[ "$(jq -r '.slabs[0].replicas[1].replica_state' <<<"$body")" = lost ]
+	[ "$(jq '.slabs[0].replicas[1] | has("lost_at")' <<<"$body")" = true ]
+	[ "$(metric rmem_slabs_degraded)" = 1 ]
+	[ "$(metric rmem_resyncs_in_progress)" = 0 ]
+
+	expect 200 POST "/v1/allocations/$id/replace" '{"slab":0,"replica":1}'
+	rep=$body
+	[ "$(jq -c 'keys' <<<"$rep")" = '["donor","generation","grant","replica","slab","slab_id"]' ]
+	[ "$(jq '.slab, .replica, .generation' <<<"$rep" | tr '\n' ' ')" = "0 1 2 " ]
+	new=$(jq '.donor.id' <<<"$rep")
+	[ "$new" != "$keep" ]
+	[ "$new" != "$gone" ]
+	expect 200 GET "/v1/donors/$new"
+	[ "$(jq -r .addr <<<"$body")" = "$(jq -r '"\(.donor.addr):\(.donor.port)"' <<<"$rep")" ]
+	inst=$(jq .instance_id <<<"$body")
+	[ "$(jq .donor.instance_id <<<"$rep")" = "$inst" ]
+	[ "$(jq -r .grant <<<"$rep" | tr -d '0-9a-f' | wc -c)" = 1 ]
+	[ "$(jq -r .grant <<<"$rep" | tr -d '\n' | wc -c)" = 64 ]
+	verify_grant "$CLIENT" "$inst" "$(jq .slab_id <<<"$rep")" "$(jq -r .grant <<<"$rep")"
+
+	# The allocation shows the new replica, resyncing, with the same grant.
+	expect 200 GET "/v1/allocations/$id"
+	r1=$(jq -c '.slabs[0].replicas[1]' <<<"$body")
+	[ "$(jq .donor_id <<<"$r1")" = "$new" ]
+	[ "$(jq .slab_id <<<"$r1")" = "$(jq .slab_id <<<"$rep")" ]
+	[ "$(jq -r .grant <<<"$r1")" = "$(jq -r .grant <<<"$rep")" ]
+	[ "$(jq -r .replica_state <<<"$r1")" = resyncing ]
+	[ "$(jq -r .state <<<"$r1")" = ok ]
+	[ "$(jq .generation <<<"$r1")" = 2 ]
+	[ "$(jq -r '.slabs[0].replicas[0].replica_state' <<<"$body")" = live ]
+	expect 200 GET "/v1/donors/$new"
+	[ "$(jq .used_slabs <<<"$body")" = 1 ]
+	[ "$(metric rmem_slabs_degraded)" = 1 ]
+	[ "$(metric rmem_resyncs_in_progress)" = 1 ]
+	[ "$(metric rmem_replacements_total)" = 1 ]
+	expect 200 GET /v1/events
+	[ "$(jq -r '.events[-1].kind' <<<"$body")" = replaced ]
+
+	expect 200 POST "/v1/allocations/$id/resynced" "{\"slab\":0,\"replica\":1,\"bytes\":$MIB,\"generation\":2}"
+	[ "$(jq -r .replica_state <<<"$body")" = live ]
+	[ "$(jq .resync_bytes <<<"$body")" = "$MIB" ]
+	[ "$(metric rmem_slabs_degraded)" = 0 ]
+	[ "$(metric rmem_resyncs_in_progress)" = 0 ]
+	[ "$(metric rmem_resync_bytes_total)" = "$MIB" ]
+	[ "$(metric rmem_reprotect_seconds_count)" = 1 ]
+	[[ "$(metric rmem_reprotect_seconds_sum)" =~ ^[0-9]+\.[0-9]{3}$ ]] || false
+	expect 200 GET "/v1/allocations/$id"
+	[ "$(jq -r '.slabs[0].replicas[1].replica_state' <<<"$body")" = live ]
+	[ "$(jq '.slabs[0].replicas[1] | has("resynced_at")' <<<"$body")" = true ]
+
+	# A retried report (lost reply) is answered again and counted once.
+	expect 200 POST "/v1/allocations/$id/resynced" "{\"slab\":0,\"replica\":1,\"bytes\":$MIB}"
+	[ "$(metric rmem_resync_bytes_total)" = "$MIB" ]
+	[ "$(metric rmem_reprotect_seconds_count)" = 1 ]
+
+	# All of it is durable: counters and replica states survive a restart.
+	expect 200 GET "/v1/allocations/$id"
+	before=$body
+	stop_ctl
+	start_ctl
+	expect 200 GET "/v1/allocations/$id"
+	[ "$(jq -S . <<<"$body")" = "$(jq -S . <<<"$before")" ]
+	[ "$(metric rmem_replacements_total)" = 1 ]
+	[ "$(metric rmem_resync_bytes_total)" = "$MIB" ]
+	[ "$(metric rmem_reprotect_seconds_count)" = 1 ]
+	[ "$(sqlite3 "$DIR/state.db" 'SELECT count(*) FROM replica_history')" = 1 ]
+}
+
+@test "replace: a live replica moves off its donor, whose slab is released" {
+	start_ctl
+	register 10.77.0.2:7470 11 4 rack1 >/dev/null
+	register 10.77.0.3:7470 22 4 rack2 >/dev/null
+	register 10.77.0.4:7470 33 4 rack1 >/dev/null
+	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$MIB,\"replicas\":2}"
+	id=$(jq .id <<<"$body")
+	# Whichever donor of rack1 holds a replica, the other rack1 one takes it.
+	old=$(jq '.slabs[0].replicas[] | select(.donor_id != 2) | .donor_id' <<<"$body")
+	slot=$(jq '[.slabs[0].replicas[].donor_id] | index(2) | 1 - .' <<<"$body")
+	expect 200 POST "/v1/allocations/$id/replace" "{\"slab\":0,\"replica\":$slot,\"generation\":1}"
+	[ "$(jq .donor.id <<<"$body")" = $(( old == 1 ? 3 : 1 )) ]
+	expect 200 GET "/v1/donors/$old"
+	[ "$(jq .used_slabs <<<"$body")" = 0 ]
+	[ "$(metric rmem_slabs_used)" = 2 ]
+	# A second agent with the old generation is told its view is stale.
+	expect 409 POST "/v1/allocations/$id/replace" "{\"slab\":0,\"replica\":$slot,\"generation\":1}"
+	[[ "$(jq -r .error <<<"$body")" == *"generation 2, not 1"* ]] || false
+}
+
+@test "replace and resynced: bad id, slab, replica or body get clear errors and change nothing" {
+	start_ctl
+	register 10.77.0.2:7470 11 4 rack1 >/dev/null
+	register 10.77.0.3:7470 22 4 rack2 >/dev/null
+	register 10.77.0.4:7470 33 4 rack3 >/dev/null
+	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$((2 * MIB)),\"replicas\":2}"
+	id=$(jq .id <<<"$body")
+	before=$(snapshot "$id")
+
+	expect 404 POST /v1/allocations/999/replace '{"slab":0,"replica":0}'
+	[ "$(jq -r .error <<<"$body")" = "no allocation 999" ]
+	expect 404 POST /v1/allocations/abc/replace '{"slab":0,"replica":0}'
+	expect 404 POST "/v1/allocations/$id/nothing" '{}'
+	expect 405 GET "/v1/allocations/$id/replace"
+	expect 400 POST "/v1/allocations/$id/replace" '{"slab":2,"replica":0}'
+	[ "$(jq -r .error <<<"$body")" = "slab 2 out of range: allocation $id has slabs 0..1" ]
+	expect 400 POST "/v1/allocations/$id/replace" '{"slab":0,"replica":2}'
+	[ "$(jq -r .error <<<"$body")" = "replica 2 out of range: allocation $id has replicas 0..1" ]
+	expect 400 POST "/v1/allocations/$id/replace" '{"slab":0,"replica":99999999999}'
+	expect 400 POST "/v1/allocations/$id/replace" '{"replica":0}'
+	[ "$(jq -r .error <<<"$body")" = "missing field 'slab'" ]
+	expect 400 POST "/v1/allocations/$id/replace" '{"slab":"0","replica":0}'
+	[ "$(jq -r .error <<<"$body")" = "'slab' must be an integer" ]
+	expect 400 POST "/v1/allocations/$id/replace" '{"slab":-1,"replica":0}'
+	expect 400 POST "/v1/allocations/$id/replace" '{"slab":0,"replica":0,"generation":"x"}'
+	expect 400 POST "/v1/allocations/$id/replace" '{"slab":0,'
+	[[ "$(jq -r .error <<<"$body")" == "malformed JSON"* ]] || false
+	expect 400 POST "/v1/allocations/$id/replace" '[0,0]'
+	expect 400 POST "/v1/allocations/$id/replace"
+	expect 409 POST "/v1/allocations/$id/replace" '{"slab":0,"replica":0,"generation":7}'
+
+	expect 404 POST /v1/allocations/999/resynced '{"slab":0,"replica":0,"bytes":1}'
+	expect 400 POST "/v1/allocations/$id/resynced" '{"slab":0,"replica":0}'
+	[ "$(jq -r .error <<<"$body")" = "missing field 'bytes'" ]
+	expect 400 POST "/v1/allocations/$id/resynced" "{\"slab\":0,\"replica\":0,\"bytes\":$((MIB + 1))}"
+	[[ "$(jq -r .error <<<"$body")" == *"more than the slab size"* ]] || false
+	expect 400 POST "/v1/allocations/$id/resynced" '{"slab":5,"replica":0,"bytes":1}'
+	expect 409 POST "/v1/allocations/$id/resynced" '{"slab":0,"replica":0,"bytes":1}'
+	[[ "$(jq -r .error <<<"$body")" == *"was never replaced"* ]] || false
+
+	run curl -s -w '\n%{http_code}' -H "Authorization: Bearer wrong" \
+		-d '{"slab":0,"replica":0}' "$URL/v1/allocations/$id/replace"
+	[ "${lines[-1]}" = 401 ]
+
+	after=$(snapshot "$id")
+	[ "$after" = "$before" ]
+	[ "$(metric rmem_api_errors_total)" = 21 ]
+}
+
+@test "replace: 503 when no donor qualifies, and nothing changes" {
+	start_ctl
+	register 10.77.0.2:7470 11 4 rack1 >/dev/null
+	register 10.77.0.3:7470 22 4 rack2 >/dev/null
+	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$MIB,\"replicas\":2}"
+	id=$(jq .id <<<"$body")
+	before=$(snapshot "$id")
+	# Replica 0's only candidates are its own donor and replica 1's.
+	expect 503 POST "/v1/allocations/$id/replace" '{"slab":0,"replica":0}'
+	[[ "$(jq -r .error <<<"$body")" == *"no donor can take replica 0 of slab 0 now"* ]] || false
+	[[ "$(jq -r .error <<<"$body")" == *"hold the slab's other replicas"* ]] || false
+	after=$(snapshot "$id")
+	[ "$after" = "$before" ]
+
+	# A third donor in rack1 fits; once it is full, nothing is free at all.
+	register 10.77.0.4:7470 33 1 rack1 >/dev/null
+	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$((7 * MIB)),\"replicas\":1}"
+	expect 200 GET /v1/status
+	[ "$(jq .slabs.free <<<"$body")" = 0 ]
+	before=$(snapshot "$id")
+	expect 503 POST "/v1/allocations/$id/replace" '{"slab":0,"replica":1}'
+	[[ "$(jq -r .error <<<"$body")" == *"no up donor has a free slab"* ]] || false
+	after=$(snapshot "$id")
+	[ "$after" = "$before" ]
+}
+
+@test "replace: the loss dates from when the donor stopped answering heartbeats" {
+	sed -i 's/^heartbeat_interval_ms = .*/heartbeat_interval_ms = 100/' "$DIR/rmem.conf"
+	start_ctl
+	a=$(register 10.77.0.2:7470 11 4 rack1)
+	b=$(register 10.77.0.3:7470 22 4 rack2)
+	c=$(register 10.77.0.4:7470 33 4 rack3)
+	beat() { for d in "$@"; do expect 200 POST "/v1/donors/$d/heartbeat" '{"free_slabs":4}'; done; }
+	beat "$a" "$b" "$c"
+	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$MIB,\"replicas\":2}"
+	id=$(jq .id <<<"$body")
+	gone=$(jq '.slabs[0].replicas[1].donor_id' <<<"$body")
+	slot=1
+	# Everyone but $gone keeps beating for 1.5 s: $gone is marked down.
+	others=()
+	for d in "$a" "$b" "$c"; do [ "$d" = "$gone" ] || others+=("$d"); done
+	for _ in $(seq 15); do beat "${others[@]}"; sleep 0.1; done
+	expect 200 GET "/v1/donors/$gone"
+	[ "$(jq -r .state <<<"$body")" = down ]
+	expect 200 GET "/v1/allocations/$id"
+	[ "$(jq -r ".slabs[0].replicas[$slot].state" <<<"$body")" = donor-down ]
+	[ "$(jq -r ".slabs[0].replicas[$slot].replica_state" <<<"$body")" = live ]
+	beat "${others[@]}"
+	expect 200 POST "/v1/allocations/$id/replace" "{\"slab\":0,\"replica\":$slot}"
+	beat "${others[@]}"
+	expect 200 POST "/v1/allocations/$id/resynced" "{\"slab\":0,\"replica\":$slot,\"bytes\":4096}"
+	# Counted from when $gone was marked down (after 0.5 s of silence,
+	# so about 1 s before the replace call), not from the replace call.
+	secs=$(jq .reprotect_seconds <<<"$body")
+	python3 -c "import sys; sys.exit(not float(sys.argv[1]) >= 0.3)" "$secs"
+	[ "$(metric rmem_reprotect_seconds_sum)" = "$(printf '%.3f' "$secs")" ]
+}
+
+@test "default replicas: 2 when two up donors are in distinct zones, else 1; rmem.conf wins" {
+	sed -i '/^replicas = /d' "$DIR/rmem.conf"
+	start_ctl
+	register 10.77.0.2:7470 11 8 rack1 >/dev/null
+	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$MIB}"
+	[ "$(jq .replicas <<<"$body")" = 1 ]
+	# A second donor in the same zone cannot keep two copies apart.
+	register 10.77.0.3:7470 22 8 rack1 >/dev/null
+	expect 200 GET /v1/status
+	[ "$(jq .default_replicas <<<"$body")" = 1 ]
+	register 10.77.0.4:7470 33 8 rack2 >/dev/null
+	expect 200 GET /v1/status
+	[ "$(jq .default_replicas <<<"$body")" = 2 ]
+	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$((2 * MIB))}"
+	[ "$(jq .replicas <<<"$body")" = 2 ]
+	[ "$(jq '[.slabs[].replicas | length] | min' <<<"$body")" = 2 ]
+	[ "$(jq '[.slabs[] | .replicas | map(.donor_id) | unique | length] | min' <<<"$body")" = 2 ]
+	# An explicit request still wins.
+	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$MIB,\"replicas\":1}"
+	[ "$(jq .replicas <<<"$body")" = 1 ]
+	stop_ctl
+	grep -q "2 replicas by default when two up donors are in distinct zones" "$DIR/log"
+
+	# Set in rmem.conf, even to 1, the number is used as is.
+	sed -i 's/^\[cluster\]$/[cluster]\nreplicas = 1/' "$DIR/rmem.conf"
+	start_ctl
+	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$MIB}"
+	[ "$(jq .replicas <<<"$body")" = 1 ]
+	expect 200 GET /v1/status
+	[ "$(jq .default_replicas <<<"$body")" = 1 ]
+}
+
+@test "a version 1 database is upgraded in place and keeps its allocations" {
+	sqlite3 "$DIR/state.db" <<-EOF
+	CREATE TABLE donors(id INTEGER PRIMARY KEY AUTOINCREMENT, addr TEXT NOT NULL UNIQUE,
+	  instance_id INTEGER NOT NULL, slab_size INTEGER NOT NULL CHECK (slab_size > 0),
+	  total_slabs INTEGER NOT NULL CHECK (total_slabs > 0), zone TEXT NOT NULL,
+	  state INTEGER NOT NULL, registered INTEGER NOT NULL);
+	CREATE TABLE allocations(id INTEGER PRIMARY KEY AUTOINCREMENT, client_id BLOB NOT NULL,
+	  bytes INTEGER NOT NULL, nslabs INTEGER NOT NULL CHECK (nslabs > 0),
+	  replicas INTEGER NOT NULL CHECK (replicas > 0), created INTEGER NOT NULL);
+	CREATE TABLE replicas(alloc_id INTEGER NOT NULL REFERENCES allocations(id) ON DELETE CASCADE,
+	  slab_index INTEGER NOT NULL, replica INTEGER NOT NULL, donor_id INTEGER NOT NULL,
+	  slab_id INTEGER NOT NULL, instance_id INTEGER NOT NULL, lost INTEGER NOT NULL DEFAULT 0,
+	  PRIMARY KEY(alloc_id, slab_index, replica));
+	CREATE UNIQUE INDEX replicas_live ON replicas(donor_id, slab_id) WHERE lost = 0;
+	CREATE INDEX replicas_donor ON replicas(donor_id);
+	CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,
+	  donor_id INTEGER NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL);
+	INSERT INTO donors VALUES(1, '10.77.0.2:7470', 11, $MIB, 4, 'rack1', 0, 1700000000);
+	INSERT INTO donors VALUES(2, '10.77.0.3:7470', 22, $MIB, 4, 'rack2', 0, 1700000000);
+	INSERT INTO allocations VALUES(1, x'$CLIENT', $MIB, 1, 2, 1700000000);
+	INSERT INTO replicas VALUES(1, 0, 0, 1, 0, 11, 0);
+	INSERT INTO replicas VALUES(1, 0, 1, 2, 0, 22, 1);
+	PRAGMA user_version = 1;
+	EOF
+	start_ctl
+	[ "$(sqlite3 "$DIR/state.db" 'PRAGMA user_version')" = 2 ]
+	expect 200 GET /v1/allocations/1
+	[ "$(jq -r '[.slabs[0].replicas[] | "\(.generation) \(.replica_state)"] | join(",")' <<<"$body")" = "1 live,1 lost" ]
+	[ "$(metric rmem_slabs_degraded)" = 1 ]
+	expect 200 POST /v1/allocations/1/replace '{"slab":0,"replica":1}'
+	[ "$(jq .donor.id <<<"$body")" = 2 ]
+	[ "$(jq .slab_id <<<"$body")" = 0 ]
+}
