@@ -111,6 +111,22 @@ static void reject(struct donor *d, struct rdma_cm_id *id,
 }
 
 /*
+ * A new CTRL connection of a known client: its older connections go to
+ * the error state before this one is accepted (fence.c says why).
+ */
+static void fence_older(struct session *sess, const struct conn *conn,
+			const char *peer)
+{
+	unsigned int n = session_fence(sess, conn, conn_disconnect);
+
+	if (n)
+		log_info("session %s: new CTRL connection from %s: %u older "
+			 "connection(s) disconnected (QPs to error) before "
+			 "accepting it; slabs kept for re-attach",
+			 session_id_hex(sess->client_id), peer, n);
+}
+
+/*
  * Returns the id to destroy after the ack (on reject), or NULL; a
  * connection whose accept failed is left in *@undo for the same reason.
  */
@@ -180,6 +196,7 @@ static struct rdma_cm_id *on_connect_request(struct donor *d,
 		reject(d, id, RMEM_CM_NO_RESOURCES);
 		return id;
 	}
+	fence_older(sess, conn, peer);
 
 	fill_rep(d, &rep, RMEM_CM_OK);
 	cp.private_data = &rep;
@@ -223,6 +240,10 @@ void donor_cm_event(struct donor *d)
 		case RDMA_CM_EVENT_ESTABLISHED:
 			if (conn)
 				conn->established = true;
+			/* Fenced while it was still connecting: tell the
+			 * peer now, so that it goes (its QP is in error). */
+			if (conn && conn->disconnecting)
+				rdma_disconnect(conn->id);
 			break;
 		case RDMA_CM_EVENT_DISCONNECTED:
 		case RDMA_CM_EVENT_REJECTED:

@@ -107,6 +107,8 @@ uint64_t donor_now_ms(void);
 struct donor_dev *donor_dev_get(struct donor *d, struct ibv_context *verbs);
 void donor_devs_destroy(struct donor *d);
 struct session *session_find(struct donor *d, const uint8_t *client_id);
+/* 32 hex digits of a client id, for logs; a static buffer. */
+const char *session_id_hex(const uint8_t *client_id);
 struct session *session_create(struct donor *d, const uint8_t *client_id,
 			       struct donor_dev *dev);
 /* Drop a session with no connections left: MRs and PD go, slabs stay. */
@@ -120,6 +122,14 @@ struct conn *conn_create(struct session *sess, struct rdma_cm_id *id,
 void conn_destroy(struct conn *conn);
 void conn_disconnect(struct conn *conn);
 void donor_comp_event(struct donor *d, struct donor_dev *dev);
+
+/*
+ * fence.c: when @keep is a new CTRL connection, @disconnect every other
+ * connection of @sess not already going (conn_disconnect, or a test's
+ * stand-in); returns how many.  DATA connections fence nothing.
+ */
+unsigned int session_fence(struct session *sess, const struct conn *keep,
+			   void (*disconnect)(struct conn *conn));
 
 /* Disconnect sessions idle past d->idle_timeout_s (called periodically). */
 void donor_reap_idle(struct donor *d);

@@ -89,7 +89,7 @@ struct session *session_find(struct donor *d, const uint8_t *client_id)
 }
 
 /* 32 hex digits, for logs: client ids are what an operator greps for. */
-static const char *id_hex(const uint8_t *id)
+const char *session_id_hex(const uint8_t *id)
 {
 	static char buf[2 * RMEM_CLIENT_ID_LEN + 1];
 
@@ -121,7 +121,7 @@ struct session *session_create(struct donor *d, const uint8_t *client_id,
 	d->sessions = sess;
 	d->nsessions++;
 	log_info("session %s: created (%u slabs held from before)",
-		 id_hex(client_id), slab_count_owned(&d->pool, client_id));
+		 session_id_hex(client_id), slab_count_owned(&d->pool, client_id));
 	return sess;
 }
 
@@ -152,7 +152,7 @@ void session_destroy(struct session *sess)
 		}
 	}
 	d->nsessions--;
-	log_info("session %s: closed, %u slabs kept for it", id_hex(sess->client_id),
+	log_info("session %s: closed, %u slabs kept for it", session_id_hex(sess->client_id),
 		 held);
 	free(sess);
 }
@@ -203,7 +203,7 @@ void donor_reap_idle(struct donor *d)
 		    now - s->last_heard_ms < (uint64_t)d->idle_timeout_s * 1000)
 			continue;
 		log_warn("session %s: nothing heard for %u s: disconnecting "
-			 "(its slabs are kept)", id_hex(s->client_id),
+			 "(its slabs are kept)", session_id_hex(s->client_id),
 			 d->idle_timeout_s);
 		s->idle_closing = true;
 		for (struct conn *c = s->conns; c; c = c->next)
