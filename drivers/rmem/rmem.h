@@ -13,6 +13,7 @@
 #include <linux/idr.h>
 #include <linux/mutex.h>
 #include <linux/netlink.h>
+#include <linux/percpu.h>
 #include <linux/socket.h>
 #include <linux/workqueue.h>
 #include <rdma/ib_verbs.h>
@@ -36,8 +37,8 @@
 #define RMEM_CTRL_TIMEOUT_MS	3000
 #define RMEM_KEEPALIVE_MS	1000
 #define RMEM_RECONNECT_MS	2000
-/* How often a request waiting for a reconnecting donor looks again. */
-#define RMEM_WAIT_RETRY_MS	50
+/* Bytes resync copies per step (one RDMA READ, then one WRITE) */
+#define RMEM_RESYNC_CHUNK	(128 * 1024)
 /* rdma_cm ack timeout exponent: 4.096 us << 14 = 67 ms per retry. */
 #define RMEM_ACK_TIMEOUT	14
 
@@ -45,22 +46,37 @@
 extern unsigned int rmem_io_timeout;
 extern unsigned int rmem_queue_depth;
 extern unsigned int rmem_poll_queues;
+extern unsigned int rmem_donor_timeout;
+extern unsigned int rmem_resync_rate;
 extern struct workqueue_struct *rmem_wq;
 
+/*
+ * Counters are per CPU: the I/O path bumps them on every request, and a
+ * shared atomic there would bounce one cache line between all CPUs.
+ * Readers (netlink) add the CPUs up.
+ */
+struct rmem_stats_cpu {
+	u64			v[__RMEM_STAT_MAX];
+};
+
 struct rmem_stats {
-	atomic64_t	v[__RMEM_STAT_MAX];
+	struct rmem_stats_cpu __percpu *pc;
 };
 
 static inline void rmem_stat_add(struct rmem_stats *s, enum rmem_stat i,
 				 u64 n)
 {
-	atomic64_add(n, &s->v[i]);
+	this_cpu_add(s->pc->v[i], n);
 }
 
 static inline void rmem_stat_inc(struct rmem_stats *s, enum rmem_stat i)
 {
-	atomic64_inc(&s->v[i]);
+	this_cpu_inc(s->pc->v[i]);
 }
+
+int rmem_stats_init(struct rmem_stats *s);
+void rmem_stats_free(struct rmem_stats *s);
+u64 rmem_stat_read(struct rmem_stats *s, enum rmem_stat i);
 
 /* Bits in rmem_queue.flags */
 enum rmem_queue_flag {
@@ -115,7 +131,9 @@ struct rmem_queue {
  * struct rmem_donor - one donor of a device, with all its connections
  * @lock:	serializes connect, teardown, recovery and reconnect
  * @state:	enum rmem_donor_state, read locklessly
- * @armed:	recovery may run (the device is fully added)
+ * @err_gen:	bumped by every error signal, in any state: a connect
+ *		that saw it change while it ran must not go LIVE
+ * @lost_at:	jiffies when it stopped being LIVE (donor_timeout)
  * @stopping:	the device is going away: no more work is queued
  */
 struct rmem_donor {
@@ -127,7 +145,9 @@ struct rmem_donor {
 
 	struct mutex		lock;
 	int			state;
-	bool			armed;
+	atomic_t		err_gen;
+	int			connect_gen;
+	unsigned long		lost_at;
 	bool			stopping;
 
 	u64			instance_id;
@@ -156,8 +176,19 @@ struct rmem_donor {
 
 /**
  * struct rmem_replica - one copy of a slab on a donor
- * @state:	enum rmem_slab_state; LIVE only while @addr/@rkey are valid
- *		on the donor's current connections
+ * @state:	enum rmem_replica_state, but never RECONNECTING: whether the
+ *		donor is reachable is the donor's state.  IN_SYNC replicas
+ *		serve reads; IN_SYNC, STALE and RESYNCING ones take writes.
+ *		Changes under slab->lock; the I/O path reads it locklessly.
+ * @stale:	pages this replica lacks, one bit per page (under slab->lock)
+ * @epoch:	bumped whenever it stops being IN_SYNC or is replaced
+ * @nr_stale:	bits set in @stale
+ * @stale_event: a REPLICA_STALE event is owed (sent from resync work)
+ *
+ * The fields that say where the copy is (@donor .. @rkey) change only
+ * while @state is LOST and after an RCU grace period (REPLICA_REPLACE),
+ * or while the donor is not LIVE (reconnect gives fresh rkeys): the I/O
+ * path never posts with a half-written description.
  */
 struct rmem_replica {
 	struct rmem_donor	*donor;
@@ -166,14 +197,23 @@ struct rmem_replica {
 	u64			addr;
 	u32			rkey;
 	int			state;
+	u32			epoch;
 	bool			has_grant;
+	bool			stale_event;
 	u8			grant[RMEM_GRANT_LEN];
+	unsigned long		*stale;
+	u32			nr_stale;
 };
 
 /**
  * struct rmem_slab - one slab-sized piece of the device
  * @zero_map:	one bit per 4 KiB page that reads as zeros without asking
  *		the donor: never written since allocation, or discarded
+ * @lock:	replica state changes and stale maps; never taken by the I/O
+ *		path while every replica is IN_SYNC
+ * @copy_seq:	bumped at the start and the end of every resync copy; a
+ *		write whose flight saw it change may have raced the copy
+ * @copy_first, @copy_last: pages being copied now (when @copying)
  */
 struct rmem_slab {
 	u32			index;
@@ -181,6 +221,12 @@ struct rmem_slab {
 	struct rmem_replica	r[RMEM_MAX_REPLICAS];
 	spinlock_t		zlock;
 	unsigned long		*zero_map;
+	spinlock_t		lock;
+	u32			copy_seq;
+	bool			copying;
+	u32			copy_first;
+	u32			copy_last;
+	bool			failed_event;
 };
 
 struct rmem_map {
@@ -219,6 +265,7 @@ struct rmem_dev_cfg {
 	u8			client_id[RMEM_CLIENT_ID_LEN];
 	unsigned int		nr_donors;
 	struct rmem_donor_cfg	donors[RMEM_MAX_DONORS];
+	unsigned int		replicas;	/* without slab_cfgs */
 	u32			nr_slab_cfgs;	/* highest index + 1 */
 	struct rmem_slab_cfg	*slab_cfgs;	/* NULL: any free slab */
 };
@@ -234,9 +281,25 @@ struct rmem_dev {
 	unsigned int		nr_irq_queues;
 	u32			max_sge;
 
+	/* donors only ever get added (REPLICA_REPLACE), under
+	 * rmem_devs_mutex, and nr_donors is published after the pointer */
 	unsigned int		nr_donors;
 	struct rmem_donor	*donors[RMEM_MAX_DONORS];
 	struct rmem_map		map;
+	unsigned int		replicas;	/* most of any slab */
+
+	/* Requests waiting for a donor to come back (rmem_park.c) */
+	spinlock_t		park_lock;
+	struct list_head	parked;
+	u64			unpark_gen;
+	struct work_struct	unpark_work;
+
+	/* Background copy to stale replicas (rmem_resync.c) */
+	struct delayed_work	resync_work;
+	void			*resync_buf;
+	struct ib_cqe		resync_cqe;
+	struct completion	resync_done;
+	int			resync_status;
 
 	struct blk_mq_tag_set	tag_set;
 	struct gendisk		*disk;
@@ -248,20 +311,50 @@ struct rmem_dev {
 	struct rmem_stats	stats;
 };
 
+/* One RDMA work request of an I/O: one per replica written */
+struct rmem_io_wr {
+	struct ib_cqe		cqe;
+	struct ib_rdma_wr	wr;
+	struct rmem_queue	*queue;
+	struct ib_sge		*sge;		/* max_sge of them */
+	u8			slot;		/* index in rmem_io.w[] */
+	u8			replica;	/* index in slab->r[] */
+};
+
 /**
  * struct rmem_io - per-request state (blk-mq PDU), all made at
  * init_request so that the I/O path allocates nothing
+ * @deadline:	jiffies when the request fails, however often it waited or
+ *		was re-issued: io_timeout after it was first started
+ * @pending:	WRs not completed yet (only counted when @nr_wr > 1)
+ * @ok_mask, @fail_mask: replicas whose WR succeeded / failed
+ * @avoid_mask:	replicas not to try again in this attempt (they failed)
+ * @insync_mask, @epoch: replicas in sync when a write was posted, and
+ *		every replica's epoch then
+ * @copy_seq:	the slab's copy_seq when posted
+ * @park_node:	on dev->parked while waiting for a donor (@parked)
  */
 struct rmem_io {
-	struct rmem_queue	*queue;		/* posted on, for timeouts */
+	struct rmem_slab	*slab;
+	u64			off;
+	unsigned long		deadline;
 	struct ib_device	*ibdev;		/* mapped against */
 	int			nents;
 	enum dma_data_direction	dir;
 	blk_status_t		status;
-	unsigned long		wait_deadline;	/* 0: not waiting */
-	struct ib_cqe		cqe;
-	struct ib_rdma_wr	wr;
-	struct ib_sge		*sge;
+	u8			nr_wr;
+	u8			hard_error;
+	atomic_t		pending;
+	unsigned long		ok_mask;
+	unsigned long		fail_mask;
+	unsigned long		avoid_mask;
+	unsigned long		insync_mask;
+	u32			epoch[RMEM_MAX_REPLICAS];
+	u32			copy_seq;
+	u32			hctx_idx;
+	bool			parked;
+	struct list_head	park_node;
+	struct rmem_io_wr	w[RMEM_MAX_REPLICAS];
 	struct scatterlist	sgl[];
 };
 
@@ -272,12 +365,42 @@ struct rmem_dev *rmem_dev_add(struct rmem_dev_cfg *cfg,
 			      struct netlink_ext_ack *extack);
 int rmem_dev_del(const char *name, struct netlink_ext_ack *extack);
 struct rmem_dev *rmem_dev_find(const char *name);
+struct rmem_donor *rmem_dev_get_donor(struct rmem_dev *dev,
+				      const struct rmem_donor_cfg *cfg,
+				      struct netlink_ext_ack *extack);
+int rmem_dev_replace(struct rmem_dev *dev, u32 slab_idx, u32 slot,
+		     struct rmem_donor *d, struct rmem_replica *nr,
+		     struct netlink_ext_ack *extack);
 int rmem_dev_state(struct rmem_dev *dev);
 void rmem_devs_ib_remove(struct ib_device *ibdev);
 
 /* rmem_io.c */
 extern const struct blk_mq_ops rmem_mq_ops;
-size_t rmem_io_pdu_size(u32 max_sge);
+size_t rmem_io_pdu_size(u32 max_sge, unsigned int replicas);
+void rmem_io_submit(struct rmem_dev *dev, struct request *rq);
+
+/* rmem_park.c */
+void rmem_park_init(struct rmem_dev *dev);
+bool rmem_park(struct rmem_dev *dev, struct request *rq, u64 gen);
+u64 rmem_park_gen(struct rmem_dev *dev);
+bool rmem_unpark_one(struct rmem_dev *dev, struct request *rq);
+void rmem_unpark_all(struct rmem_dev *dev);
+
+/* rmem_replica.c */
+int rmem_replica_state(const struct rmem_replica *r);
+bool rmem_replica_up(const struct rmem_replica *r);
+bool rmem_replica_write_done(struct rmem_dev *dev, struct rmem_io *cmd);
+void rmem_replicas_donor_back(struct rmem_donor *d);
+void rmem_replicas_donor_gone(struct rmem_donor *d, bool all);
+void rmem_replica_lose(struct rmem_dev *dev, struct rmem_slab *slab,
+		       unsigned int j);
+int rmem_replica_stale_alloc(struct rmem_map *map, struct rmem_replica *r);
+
+/* rmem_resync.c */
+int rmem_resync_init(struct rmem_dev *dev);
+void rmem_resync_free(struct rmem_dev *dev);
+void rmem_resync_kick(struct rmem_dev *dev);
+u64 rmem_resync_left(struct rmem_dev *dev);
 
 /* rmem_map.c */
 int rmem_map_init(struct rmem_map *map, u64 size, u64 slab_size);
@@ -289,6 +412,8 @@ void rmem_map_mark_written(struct rmem_map *map, struct rmem_slab *slab,
 			   u64 off, u32 len);
 void rmem_map_discard(struct rmem_map *map, u64 pos, u64 len);
 int rmem_slab_state(const struct rmem_slab *slab);
+void rmem_map_mark(struct rmem_map *map, unsigned long *bits, u32 *count,
+		   u64 off, u32 len);
 
 /* rmem_queue.c */
 void rmem_queue_init(struct rmem_queue *q, struct rmem_donor *d,
@@ -318,11 +443,15 @@ int rmem_donor_slab_alloc(struct rmem_donor *d, struct rmem_replica *r,
 			  u64 slab_size);
 void rmem_donor_slab_free(struct rmem_donor *d, struct rmem_replica *r);
 bool rmem_donor_on_ibdev(struct rmem_donor *d, struct ib_device *ibdev);
+static inline bool rmem_donor_live(const struct rmem_donor *d)
+{
+	return READ_ONCE(d->state) == RMEM_DONOR_LIVE;
+}
 
 /* rmem_netlink.c */
 int rmem_nl_init(void);
 void rmem_nl_exit(void);
 void rmem_nl_event(struct rmem_dev *dev, enum rmem_event ev, s64 donor,
-		   s64 slab);
+		   s64 slab, s64 replica);
 
 #endif /* _RMEM_H */

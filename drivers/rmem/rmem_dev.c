@@ -53,6 +53,7 @@ struct rmem_dev *rmem_dev_find(const char *name)
 	return NULL;
 }
 
+/* LIVE only while every slab has every replica in sync and reachable. */
 int rmem_dev_state(struct rmem_dev *dev)
 {
 	u32 i;
@@ -195,22 +196,53 @@ static void rmem_dev_free_slabs(struct rmem_dev *dev)
 		for (j = 0; j < slab->nr_replicas; j++) {
 			struct rmem_replica *r = &slab->r[j];
 
-			/* FAILED replicas belong to no one any more */
-			if (r->donor && READ_ONCE(r->state) != RMEM_SLAB_FAILED &&
-			    READ_ONCE(r->donor->state) != RMEM_DONOR_DEAD)
+			/* lost replicas belong to no one any more */
+			if (r->donor && READ_ONCE(r->state) != RMEM_REPLICA_LOST &&
+			    rmem_donor_live(r->donor))
 				rmem_donor_slab_free(r->donor, r);
 		}
 		slab->nr_replicas = 0;
 	}
 }
 
-/* Take every slab: those DEV_ADD named, else any, round-robin over donors. */
+/* Take one replica's slab on its donor (named by DEV_ADD, or any). */
+static int rmem_dev_alloc_replica(struct rmem_dev *dev, struct rmem_slab *slab,
+				  unsigned int j, struct rmem_donor *d,
+				  const struct rmem_replica_cfg *rc,
+				  struct netlink_ext_ack *extack)
+{
+	struct rmem_replica *r = &slab->r[j];
+	int ret;
+
+	r->slab_id = rc ? rc->slab_id : RMEM_SLAB_ANY;
+	r->generation = rc ? rc->generation : 0;
+	r->has_grant = rc && rc->has_grant;
+	if (r->has_grant)
+		memcpy(r->grant, rc->grant, RMEM_GRANT_LEN);
+	ret = rmem_replica_stale_alloc(&dev->map, r);
+	if (!ret)
+		ret = rmem_donor_slab_alloc(d, r, dev->map.slab_size);
+	if (ret) {
+		pr_err("rmem: %s: slab %u replica %u from donor %s: %d\n",
+		       dev->name, slab->index, j, d->addr_str, ret);
+		if (ret == -ENOSPC)
+			NL_SET_ERR_MSG(extack, "donor has no free slab");
+		else
+			NL_SET_ERR_MSG(extack, "slab allocation on a donor failed");
+	}
+	return ret;
+}
+
+/*
+ * Take every slab: the replicas DEV_ADD named, else @cfg->replicas of
+ * each on distinct donors, spread round-robin.
+ */
 static int rmem_dev_alloc_slabs(struct rmem_dev *dev, struct rmem_dev_cfg *cfg,
 				struct netlink_ext_ack *extack)
 {
 	struct rmem_map *map = &dev->map;
-	u32 i;
 	unsigned int j;
+	u32 i;
 	int ret;
 
 	if (cfg->slab_cfgs && cfg->nr_slab_cfgs != map->nr_slabs) {
@@ -223,37 +255,21 @@ static int rmem_dev_alloc_slabs(struct rmem_dev *dev, struct rmem_dev_cfg *cfg,
 	for (i = 0; i < map->nr_slabs; i++) {
 		struct rmem_slab *slab = &map->slabs[i];
 		struct rmem_slab_cfg *sc = cfg->slab_cfgs ? &cfg->slab_cfgs[i] : NULL;
-		unsigned int nr = sc ? sc->nr_replicas : 1;
+		unsigned int nr = sc ? sc->nr_replicas : cfg->replicas;
 
 		if (sc && !sc->set) {
 			NL_SET_ERR_MSG(extack, "SLABS must name every slab of the device");
 			return -EINVAL;
 		}
 		for (j = 0; j < nr; j++) {
-			struct rmem_replica *r = &slab->r[j];
-			struct rmem_donor *d;
+			struct rmem_donor *d = sc ? dev->donors[sc->r[j].donor] :
+				dev->donors[(i + j) % dev->nr_donors];
 
-			memset(r, 0, sizeof(*r));
-			if (sc) {
-				d = dev->donors[sc->r[j].donor];
-				r->slab_id = sc->r[j].slab_id;
-				r->generation = sc->r[j].generation;
-				r->has_grant = sc->r[j].has_grant;
-				memcpy(r->grant, sc->r[j].grant, RMEM_GRANT_LEN);
-			} else {
-				d = dev->donors[i % dev->nr_donors];
-				r->slab_id = RMEM_SLAB_ANY;
-			}
-			ret = rmem_donor_slab_alloc(d, r, map->slab_size);
-			if (ret) {
-				pr_err("rmem: %s: slab %u from donor %s: %d\n",
-				       dev->name, i, d->addr_str, ret);
-				if (ret == -ENOSPC)
-					NL_SET_ERR_MSG(extack, "donor has no free slab");
-				else
-					NL_SET_ERR_MSG(extack, "slab allocation on a donor failed");
+			ret = rmem_dev_alloc_replica(dev, slab, j, d,
+						     sc ? &sc->r[j] : NULL,
+						     extack);
+			if (ret)
 				return ret;
-			}
 			slab->nr_replicas = j + 1;
 		}
 	}
@@ -274,7 +290,7 @@ static int rmem_dev_create_disk(struct rmem_dev *dev)
 		set->nr_maps = HCTX_MAX_TYPES;
 	set->queue_depth = rmem_queue_depth;
 	set->numa_node = NUMA_NO_NODE;
-	set->cmd_size = rmem_io_pdu_size(dev->max_sge);
+	set->cmd_size = rmem_io_pdu_size(dev->max_sge, dev->replicas);
 	set->flags = BLK_MQ_F_SHOULD_MERGE;
 	set->timeout = rmem_io_timeout * HZ;
 	set->driver_data = dev;
@@ -326,6 +342,10 @@ static void rmem_dev_destroy_donors(struct rmem_dev *dev)
 {
 	unsigned int i;
 
+	/* nothing re-issues parked requests or copies any more */
+	cancel_work_sync(&dev->unpark_work);
+	rmem_resync_free(dev);
+
 	for (i = 0; i < dev->nr_donors; i++)
 		rmem_donor_stop(dev->donors[i]);
 	rmem_dev_free_slabs(dev);
@@ -344,6 +364,14 @@ struct rmem_dev *rmem_dev_add(struct rmem_dev_cfg *cfg,
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
 	if (!dev)
 		return ERR_PTR(-ENOMEM);
+	if (rmem_stats_init(&dev->stats)) {
+		kfree(dev);
+		return ERR_PTR(-ENOMEM);
+	}
+	rmem_park_init(dev);
+	dev->replicas = cfg->slab_cfgs ? 1 : cfg->replicas;
+	for (i = 0; cfg->slab_cfgs && i < cfg->nr_slab_cfgs; i++)
+		dev->replicas = max(dev->replicas, cfg->slab_cfgs[i].nr_replicas);
 	dev->adding = true;
 	dev->size = cfg->size;
 	dev->nr_irq_queues = nr_cpu_ids;
@@ -354,6 +382,9 @@ struct rmem_dev *rmem_dev_add(struct rmem_dev_cfg *cfg,
 	else
 		get_random_bytes(dev->client_id, RMEM_CLIENT_ID_LEN);
 
+	ret = rmem_resync_init(dev);
+	if (ret)
+		goto out_free_dev;
 	ret = rmem_dev_register(dev, cfg->name, extack);
 	if (ret)
 		goto out_free_dev;
@@ -398,9 +429,9 @@ struct rmem_dev *rmem_dev_add(struct rmem_dev_cfg *cfg,
 	dev->adding = false;
 	mutex_unlock(&rmem_devs_mutex);
 
-	pr_info("rmem: %s: %llu bytes in %u slabs of %llu bytes over %u donor(s)\n",
+	pr_info("rmem: %s: %llu bytes in %u slabs of %llu bytes over %u donor(s), %u replica(s) each\n",
 		dev->name, dev->size, dev->map.nr_slabs, dev->map.slab_size,
-		dev->nr_donors);
+		dev->nr_donors, dev->replicas);
 	return dev;
 
 out_free_map:
@@ -413,6 +444,8 @@ out_destroy_donors:
 out_unregister:
 	rmem_dev_unregister(dev);
 out_free_dev:
+	rmem_resync_free(dev);
+	rmem_stats_free(&dev->stats);
 	kfree(dev);
 	return ERR_PTR(ret);
 }
@@ -447,8 +480,9 @@ int rmem_dev_del(const char *name, struct netlink_ext_ack *extack)
 	blk_mq_free_tag_set(&dev->tag_set);
 	rmem_map_free(&dev->map);
 
-	rmem_nl_event(dev, RMEM_EVENT_DEV_REMOVED, -1, -1);
+	rmem_nl_event(dev, RMEM_EVENT_DEV_REMOVED, -1, -1, -1);
 	pr_info("rmem: %s: removed\n", dev->name);
+	rmem_stats_free(&dev->stats);
 	kfree(dev);
 	module_put(THIS_MODULE);
 	return 0;
@@ -472,4 +506,139 @@ void rmem_devs_ib_remove(struct ib_device *ibdev)
 	}
 	mutex_unlock(&rmem_devs_mutex);
 	flush_workqueue(rmem_wq);
+}
+
+/* Connect a donor met at run time and make it LIVE; d->lock not held. */
+static int rmem_dev_connect_donor(struct rmem_dev *dev, struct rmem_donor *d,
+				  struct netlink_ext_ack *extack)
+{
+	const struct ib_device_attr *attrs;
+	int ret;
+
+	mutex_lock(&d->lock);
+	ret = rmem_donor_connect_ctrl(d);
+	if (ret) {
+		NL_SET_ERR_MSG(extack, "cannot connect to the new donor");
+		goto out_teardown;
+	}
+	attrs = &d->ctrl.ibdev->attrs;
+	if (d->slab_size != dev->map.slab_size) {
+		NL_SET_ERR_MSG(extack, "the new donor's slab size differs from the device's");
+		ret = -EINVAL;
+		goto out_teardown;
+	}
+	if (min((u32)attrs->max_send_sge, (u32)attrs->max_sge_rd) < dev->max_sge) {
+		NL_SET_ERR_MSG(extack, "the new donor's RDMA device has too few scatter/gather entries");
+		ret = -EOPNOTSUPP;
+		goto out_teardown;
+	}
+	ret = rmem_donor_connect_data(d);
+	if (ret) {
+		NL_SET_ERR_MSG(extack, "cannot open data connections to the new donor");
+		goto out_teardown;
+	}
+	mutex_unlock(&d->lock);
+	rmem_donor_arm(d);
+	return 0;
+
+out_teardown:
+	rmem_donor_teardown(d);
+	mutex_unlock(&d->lock);
+	return ret;
+}
+
+/*
+ * The donor at @cfg's address for a replacement replica: one the device
+ * has (a dead one is connected afresh: a restarted donor is a new one),
+ * or a new one, connected and added.  Caller holds rmem_devs_mutex.
+ */
+struct rmem_donor *rmem_dev_get_donor(struct rmem_dev *dev,
+				      const struct rmem_donor_cfg *cfg,
+				      struct netlink_ext_ack *extack)
+{
+	struct rmem_donor *d;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < dev->nr_donors; i++) {
+		d = dev->donors[i];
+		if (strcmp(d->addr_str, cfg->addr_str) || d->port != cfg->port)
+			continue;
+		if (READ_ONCE(d->state) != RMEM_DONOR_DEAD)
+			return d;
+		ret = rmem_dev_connect_donor(dev, d, extack);
+		return ret ? ERR_PTR(ret) : d;
+	}
+
+	if (dev->nr_donors == RMEM_MAX_DONORS) {
+		NL_SET_ERR_MSG(extack, "the device has the most donors it can have");
+		return ERR_PTR(-E2BIG);
+	}
+	d = rmem_donor_create(dev, dev->nr_donors, cfg);
+	if (!d)
+		return ERR_PTR(-ENOMEM);
+	ret = rmem_dev_connect_donor(dev, d, extack);
+	if (ret) {
+		rmem_donor_stop(d);
+		rmem_donor_destroy(d);
+		return ERR_PTR(ret);
+	}
+	dev->donors[dev->nr_donors] = d;
+	/* rmem_poll() walks the donors without the mutex */
+	smp_store_release(&dev->nr_donors, dev->nr_donors + 1);
+	return d;
+}
+
+/*
+ * Replica @slot of slab @slab_idx, LOST, becomes the slab @nr names on
+ * @d: taken on the donor, then published STALE with every page to copy.
+ * Caller holds rmem_devs_mutex and has checked the request.
+ */
+int rmem_dev_replace(struct rmem_dev *dev, u32 slab_idx, u32 slot,
+		     struct rmem_donor *d, struct rmem_replica *nr,
+		     struct netlink_ext_ack *extack)
+{
+	struct rmem_slab *slab = &dev->map.slabs[slab_idx];
+	struct rmem_replica *r = &slab->r[slot];
+	unsigned long flags;
+	int ret;
+
+	ret = rmem_donor_slab_alloc(d, nr, dev->map.slab_size);
+	if (ret) {
+		if (ret == -ENOSPC)
+			NL_SET_ERR_MSG(extack, "donor has no free slab");
+		else if (ret == -EPERM)
+			NL_SET_ERR_MSG(extack, "donor refused the grant");
+		else
+			NL_SET_ERR_MSG(extack, "slab allocation on the donor failed");
+		return ret;
+	}
+	/*
+	 * The slot has been LOST since before this call: every I/O path
+	 * user that saw it otherwise (under RCU or with bottom halves off)
+	 * is done once a grace period passes.
+	 */
+	synchronize_rcu();
+	spin_lock_irqsave(&slab->lock, flags);
+	r->donor = d;
+	r->slab_id = nr->slab_id;
+	r->generation = nr->generation;
+	r->addr = nr->addr;
+	r->rkey = nr->rkey;
+	r->has_grant = nr->has_grant;
+	memcpy(r->grant, nr->grant, RMEM_GRANT_LEN);
+	bitmap_fill(r->stale, dev->map.pages_per_slab);
+	r->nr_stale = dev->map.pages_per_slab;
+	WRITE_ONCE(r->epoch, r->epoch + 1);
+	smp_store_release(&r->state, RMEM_REPLICA_STALE);
+	slab->failed_event = false;
+	spin_unlock_irqrestore(&slab->lock, flags);
+
+	pr_info("rmem: %s: slab %u replica %u replaced by slab %u gen %u on %s\n",
+		dev->name, slab_idx, slot, r->slab_id, r->generation,
+		d->addr_str);
+	rmem_nl_event(dev, RMEM_EVENT_REPLICA_REPLACED, d->index, slab_idx,
+		      slot);
+	rmem_resync_kick(dev);
+	return 0;
 }

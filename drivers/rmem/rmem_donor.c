@@ -2,9 +2,10 @@
 /*
  * One donor of a device: its CTRL and DATA connections, slab requests,
  * keep-alive, and what happens when it goes away: recovery (stop posting,
- * drain, mark its slabs RECONNECTING) and background reconnect (same
- * donor instance: re-attach every slab for fresh rkeys; new instance: its
- * slabs are lost and fail for good).
+ * drain) and background reconnect (same donor instance: re-attach every
+ * slab for fresh rkeys; new instance or nothing listening: its replicas
+ * are lost; unreachable for donor_timeout: replicas that have another
+ * copy are given up so they can be replaced).
  */
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -25,7 +26,8 @@ struct rmem_donor *rmem_donor_create(struct rmem_dev *dev, u32 index,
 	if (!d)
 		return NULL;
 	d->data = kcalloc(dev->nr_queues, sizeof(*d->data), GFP_KERNEL);
-	if (!d->data) {
+	if (!d->data || rmem_stats_init(&d->stats)) {
+		kfree(d->data);
 		kfree(d);
 		return NULL;
 	}
@@ -60,6 +62,7 @@ void rmem_donor_destroy(struct rmem_donor *d)
 	cancel_work_sync(&d->err_work);
 	cancel_delayed_work_sync(&d->reconnect_work);
 	cancel_delayed_work_sync(&d->ka_work);
+	rmem_stats_free(&d->stats);
 	kfree(d->data);
 	kfree(d);
 }
@@ -69,6 +72,8 @@ int rmem_donor_connect_ctrl(struct rmem_donor *d)
 	const struct rmem_cm_rep *rep = &d->ctrl.rep;
 	int ret;
 
+	/* errors from here on make this attempt void (rmem_donor_arm) */
+	d->connect_gen = atomic_read(&d->err_gen);
 	ret = rmem_queue_connect(&d->ctrl);
 	if (ret)
 		return ret;
@@ -123,14 +128,20 @@ void rmem_donor_teardown(struct rmem_donor *d)
 	rmem_ctrl_abort(d);
 }
 
+/*
+ * The device is added: @d goes LIVE and recovery may run.  An error
+ * signalled while it connected (a CM or QP event, a failed post) was
+ * not lost: it makes it recover at once.
+ */
 void rmem_donor_arm(struct rmem_donor *d)
 {
 	mutex_lock(&d->lock);
 	rmem_donor_set_data_live(d, true);
 	WRITE_ONCE(d->state, RMEM_DONOR_LIVE);
-	d->armed = true;
 	queue_delayed_work(rmem_wq, &d->ka_work,
 			   msecs_to_jiffies(RMEM_KEEPALIVE_MS));
+	if (atomic_read(&d->err_gen) != d->connect_gen)
+		queue_work(rmem_wq, &d->err_work);
 	mutex_unlock(&d->lock);
 }
 
@@ -144,10 +155,14 @@ void rmem_donor_stop(struct rmem_donor *d)
 	cancel_delayed_work_sync(&d->ka_work);
 }
 
-/* Any context: something on this donor broke; recover from a work item. */
+/*
+ * Any context: something on this donor broke; recover from a work item.
+ * Counted in every state, so a connect in progress learns of it too.
+ */
 void rmem_donor_error(struct rmem_donor *d)
 {
-	if (READ_ONCE(d->armed) && !READ_ONCE(d->stopping))
+	atomic_inc(&d->err_gen);
+	if (!READ_ONCE(d->stopping))
 		queue_work(rmem_wq, &d->err_work);
 }
 
@@ -161,6 +176,18 @@ bool rmem_donor_on_ibdev(struct rmem_donor *d, struct ib_device *ibdev)
 		if (READ_ONCE(d->data[i].ibdev) == ibdev)
 			return true;
 	return false;
+}
+
+/*
+ * A reply must answer the request: the slab asked for (unless any would
+ * do) and its generation (when the request named one).
+ */
+static bool rmem_reply_names(const struct rmem_slab_desc *desc, u32 slab_id,
+			     u32 generation)
+{
+	if (slab_id != RMEM_SLAB_ANY && le32_to_cpu(desc->slab_id) != slab_id)
+		return false;
+	return !generation || le32_to_cpu(desc->generation) == generation;
 }
 
 static void rmem_replica_from_desc(struct rmem_replica *r,
@@ -190,6 +217,11 @@ int rmem_donor_slab_alloc(struct rmem_donor *d, struct rmem_replica *r,
 	ret = rmem_ctrl_call(d, RMEM_MSG_SLAB_ALLOC, &msg);
 	if (ret)
 		return ret;
+	if (!rmem_reply_names(&msg.slab, r->slab_id, r->generation)) {
+		pr_err("rmem: %s: SLAB_ALLOC reply names another slab\n",
+		       d->addr_str);
+		return -EPROTO;
+	}
 
 	rmem_replica_from_desc(r, &msg.slab);
 	r->donor = d;
@@ -200,7 +232,7 @@ int rmem_donor_slab_alloc(struct rmem_donor *d, struct rmem_replica *r,
 		rmem_donor_slab_free(d, r);
 		return -EPROTO;
 	}
-	WRITE_ONCE(r->state, RMEM_SLAB_LIVE);
+	WRITE_ONCE(r->state, RMEM_REPLICA_IN_SYNC);
 	return 0;
 }
 
@@ -217,57 +249,38 @@ void rmem_donor_slab_free(struct rmem_donor *d, struct rmem_replica *r)
 			d->addr_str, r->slab_id, r->generation, ret);
 }
 
-/* Set every replica of @d that is in state @from to @to. */
-static void rmem_donor_mark_replicas(struct rmem_donor *d, int from, int to,
-				     bool send_events)
-{
-	struct rmem_map *map = &d->dev->map;
-	u32 i;
-	unsigned int j;
-
-	for (i = 0; i < map->nr_slabs; i++) {
-		struct rmem_slab *slab = &map->slabs[i];
-
-		for (j = 0; j < slab->nr_replicas; j++) {
-			struct rmem_replica *r = &slab->r[j];
-
-			if (r->donor != d || READ_ONCE(r->state) != from)
-				continue;
-			WRITE_ONCE(r->state, to);
-			if (send_events)
-				rmem_nl_event(d->dev, RMEM_EVENT_SLAB_FAILED,
-					      d->index, i);
-		}
-	}
-}
-
 static void rmem_donor_err_work(struct work_struct *work)
 {
 	struct rmem_donor *d = container_of(work, struct rmem_donor, err_work);
+	unsigned int noio = memalloc_noio_save();
 
 	mutex_lock(&d->lock);
-	if (!d->armed || d->stopping || d->state != RMEM_DONOR_LIVE) {
-		mutex_unlock(&d->lock);
-		return;
-	}
+	/* not yet added, or already recovering: that path sees err_gen */
+	if (d->stopping || d->state != RMEM_DONOR_LIVE)
+		goto out_unlock;
 	pr_warn("rmem: %s: donor %s lost, reconnecting\n", d->dev->name,
 		d->addr_str);
 	WRITE_ONCE(d->state, RMEM_DONOR_RECONNECTING);
-	rmem_donor_mark_replicas(d, RMEM_SLAB_LIVE, RMEM_SLAB_RECONNECTING,
-				 false);
+	d->lost_at = jiffies;
 	rmem_donor_teardown(d);
-	rmem_nl_event(d->dev, RMEM_EVENT_DONOR_LOST, d->index, -1);
+	rmem_nl_event(d->dev, RMEM_EVENT_DONOR_LOST, d->index, -1, -1);
 	queue_delayed_work(rmem_wq, &d->reconnect_work,
 			   msecs_to_jiffies(RMEM_RECONNECT_MS));
+out_unlock:
 	mutex_unlock(&d->lock);
+	memalloc_noio_restore(noio);
 }
 
-/* Re-open each slab we hold on @d; transport errors abort the attempt. */
+/*
+ * Re-open each slab we hold on @d, each reply checked against its
+ * request; a slab the donor no longer has for us is lost.  Transport
+ * errors abort the attempt.
+ */
 static int rmem_donor_attach_all(struct rmem_donor *d)
 {
 	struct rmem_map *map = &d->dev->map;
-	u32 i;
 	unsigned int j;
+	u32 i;
 	int ret;
 
 	for (i = 0; i < map->nr_slabs; i++) {
@@ -278,27 +291,63 @@ static int rmem_donor_attach_all(struct rmem_donor *d)
 			struct rmem_msg msg = {};
 
 			if (r->donor != d ||
-			    READ_ONCE(r->state) == RMEM_SLAB_FAILED)
+			    READ_ONCE(r->state) == RMEM_REPLICA_LOST)
 				continue;
 			msg.slab.slab_id = cpu_to_le32(r->slab_id);
 			msg.slab.generation = cpu_to_le32(r->generation);
 			ret = rmem_ctrl_call(d, RMEM_MSG_SLAB_ATTACH, &msg);
+			if (!ret && !rmem_reply_names(&msg.slab, r->slab_id,
+						      r->generation))
+				return -EPROTO;
 			if (ret == -ESTALE || ret == -ENOENT || ret == -EPERM ||
 			    (!ret && le64_to_cpu(msg.slab.length) <
 				     map->slab_size)) {
 				pr_err("rmem: %s: slab %u lost on donor %s (%d)\n",
 				       d->dev->name, i, d->addr_str, ret);
-				WRITE_ONCE(r->state, RMEM_SLAB_FAILED);
-				rmem_nl_event(d->dev, RMEM_EVENT_SLAB_FAILED,
-					      d->index, i);
+				rmem_replica_lose(d->dev, slab, j);
 				continue;
 			}
 			if (ret)
 				return ret;
-			rmem_replica_from_desc(r, &msg.slab);
-			WRITE_ONCE(r->state, RMEM_SLAB_LIVE);
+			/* not LIVE yet: the I/O path does not read these */
+			r->addr = le64_to_cpu(msg.slab.addr);
+			r->rkey = le32_to_cpu(msg.slab.rkey);
 		}
 	}
+	return 0;
+}
+
+/*
+ * One reconnect attempt, under d->lock.  0: LIVE again.  -ECONNREFUSED
+ * or -ESTALE: its memory is gone (nothing listens: the process died; a
+ * new instance id: it restarted).  Anything else: try again later.
+ */
+static int rmem_donor_reconnect(struct rmem_donor *d)
+{
+	u64 old_instance = d->instance_id;
+	int ret;
+
+	ret = rmem_donor_connect_ctrl(d);
+	if (ret)
+		return ret;
+	if (d->instance_id != old_instance) {
+		pr_err("rmem: %s: donor %s restarted (instance %llx, was %llx): its slabs are lost\n",
+		       d->dev->name, d->addr_str, d->instance_id, old_instance);
+		d->instance_id = old_instance;
+		return -ESTALE;
+	}
+	ret = rmem_donor_connect_data(d);
+	if (!ret)
+		ret = rmem_donor_attach_all(d);
+	if (ret)
+		return ret;
+	/* an error signalled since the attempt began: this QP may be dead */
+	if (atomic_read(&d->err_gen) != d->connect_gen)
+		return -EAGAIN;
+	rmem_donor_set_data_live(d, true);
+	WRITE_ONCE(d->state, RMEM_DONOR_LIVE);
+	queue_delayed_work(rmem_wq, &d->ka_work,
+			   msecs_to_jiffies(RMEM_KEEPALIVE_MS));
 	return 0;
 }
 
@@ -307,59 +356,41 @@ static void rmem_donor_reconnect_work(struct work_struct *work)
 	struct rmem_donor *d = container_of(to_delayed_work(work),
 					    struct rmem_donor, reconnect_work);
 	unsigned int noio = memalloc_noio_save();
-	u64 old_instance = d->instance_id;
-	bool back = false;
+	bool gone = false, overdue = false;
 	int ret;
 
 	mutex_lock(&d->lock);
-	if (d->stopping || d->state != RMEM_DONOR_RECONNECTING)
-		goto out_unlock;
-
-	ret = rmem_donor_connect_ctrl(d);
-	if (ret)
-		goto out_retry;
-
-	if (d->instance_id != old_instance) {
-		pr_err("rmem: %s: donor %s restarted (instance %llx, was %llx): its slabs are lost\n",
-		       d->dev->name, d->addr_str, d->instance_id, old_instance);
-		rmem_donor_teardown(d);
-		d->instance_id = old_instance;
-		WRITE_ONCE(d->state, RMEM_DONOR_DEAD);
-		rmem_donor_mark_replicas(d, RMEM_SLAB_RECONNECTING,
-					 RMEM_SLAB_FAILED, true);
-		rmem_donor_mark_replicas(d, RMEM_SLAB_LIVE,
-					 RMEM_SLAB_FAILED, true);
-		goto out_unlock;
+	if (d->stopping || d->state != RMEM_DONOR_RECONNECTING) {
+		mutex_unlock(&d->lock);
+		goto out;
 	}
-
-	ret = rmem_donor_connect_data(d);
-	if (!ret)
-		ret = rmem_donor_attach_all(d);
-	if (ret)
-		goto out_retry;
-
-	rmem_donor_set_data_live(d, true);
-	WRITE_ONCE(d->state, RMEM_DONOR_LIVE);
-	queue_delayed_work(rmem_wq, &d->ka_work,
-			   msecs_to_jiffies(RMEM_KEEPALIVE_MS));
-	pr_info("rmem: %s: donor %s back\n", d->dev->name, d->addr_str);
-	back = true;
-	goto out_unlock;
-
-out_retry:
-	pr_debug("rmem: %s: reconnect to %s failed: %d\n", d->dev->name,
-		 d->addr_str, ret);
-	rmem_donor_teardown(d);
-	if (!d->stopping)
-		queue_delayed_work(rmem_wq, &d->reconnect_work,
-				   msecs_to_jiffies(RMEM_RECONNECT_MS));
-out_unlock:
+	ret = rmem_donor_reconnect(d);
+	if (ret) {
+		pr_debug("rmem: %s: reconnect to %s failed: %d\n",
+			 d->dev->name, d->addr_str, ret);
+		rmem_donor_teardown(d);
+		gone = ret == -ECONNREFUSED || ret == -ESTALE;
+		overdue = time_after(jiffies, d->lost_at +
+				     rmem_donor_timeout * HZ);
+		if (gone)
+			WRITE_ONCE(d->state, RMEM_DONOR_DEAD);
+		else if (!d->stopping)
+			queue_delayed_work(rmem_wq, &d->reconnect_work,
+					   msecs_to_jiffies(RMEM_RECONNECT_MS));
+	}
 	mutex_unlock(&d->lock);
-	if (back)
-		rmem_nl_event(d->dev, RMEM_EVENT_DONOR_BACK, d->index, -1);
-	/* Waiting requests look again now rather than at their next retry. */
-	if (!d->stopping && d->dev->disk)
-		blk_mq_run_hw_queues(d->dev->disk->queue, true);
+
+	if (gone || overdue) {
+		if (gone)
+			pr_err("rmem: %s: donor %s is gone (%d): its replicas are lost\n",
+			       d->dev->name, d->addr_str, ret);
+		rmem_replicas_donor_gone(d, gone);
+	} else if (!ret) {
+		pr_info("rmem: %s: donor %s back\n", d->dev->name, d->addr_str);
+		rmem_nl_event(d->dev, RMEM_EVENT_DONOR_BACK, d->index, -1, -1);
+		rmem_replicas_donor_back(d);
+	}
+out:
 	memalloc_noio_restore(noio);
 }
 
@@ -368,12 +399,15 @@ static void rmem_donor_ka_work(struct work_struct *work)
 	struct rmem_donor *d = container_of(to_delayed_work(work),
 					    struct rmem_donor, ka_work);
 	struct rmem_msg msg = {};
+	unsigned int noio;
 	int ret;
 
 	if (READ_ONCE(d->state) != RMEM_DONOR_LIVE || READ_ONCE(d->stopping))
 		return;
 
+	noio = memalloc_noio_save();
 	ret = rmem_ctrl_call(d, RMEM_MSG_KEEPALIVE, &msg);
+	memalloc_noio_restore(noio);
 	if (ret) {
 		if (READ_ONCE(d->state) == RMEM_DONOR_LIVE)
 			pr_warn("rmem: %s: keep-alive to %s failed: %d\n",

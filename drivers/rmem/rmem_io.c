@@ -1,18 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The I/O path: one blk-mq request becomes one RDMA READ or WRITE (a
- * single ib_rdma_wr whose SGEs are the request's segments) on the DATA
- * connection of (hardware queue, donor).  Everything a request needs is in
- * its PDU, made in init_request: nothing here allocates memory.
+ * The I/O path.  A read is one RDMA READ from one in-sync replica of its
+ * slab; a write is one RDMA WRITE to every replica that takes writes,
+ * posted back to back so that R copies cost R work requests, not R round
+ * trips.  Each is a single ib_rdma_wr whose SGEs are the request's
+ * segments, on the DATA connection of (hardware queue, donor).
+ *
+ * Faults are survived here: a work request that fails in transport (retry
+ * exceeded, flushed by recovery, a queue not live) is tried on another
+ * replica or waits, parked, for its donor to come back (rmem_park.c);
+ * only a request past its deadline (io_timeout after it first started),
+ * a slab with no copy of its data left, or a local programming error
+ * ends with an error.  Everything a request needs is in its PDU, made in
+ * init_request: nothing here allocates memory, and no lock or shared
+ * atomic is taken while every replica is in sync.
  */
 #include <linux/blk-mq.h>
 
 #include "rmem.h"
 
-size_t rmem_io_pdu_size(u32 max_sge)
+static void rmem_wr_done(struct ib_cq *cq, struct ib_wc *wc);
+
+size_t rmem_io_pdu_size(u32 max_sge, unsigned int replicas)
 {
-	return sizeof(struct rmem_io) +
-	       max_sge * (sizeof(struct scatterlist) + sizeof(struct ib_sge));
+	return sizeof(struct rmem_io) + max_sge * sizeof(struct scatterlist) +
+	       (size_t)replicas * max_sge * sizeof(struct ib_sge);
 }
 
 static int rmem_init_request(struct blk_mq_tag_set *set, struct request *rq,
@@ -20,43 +32,16 @@ static int rmem_init_request(struct blk_mq_tag_set *set, struct request *rq,
 {
 	struct rmem_dev *dev = set->driver_data;
 	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
+	struct ib_sge *sge = (struct ib_sge *)&cmd->sgl[dev->max_sge];
+	unsigned int k;
 
-	cmd->sge = (struct ib_sge *)&cmd->sgl[dev->max_sge];
-	cmd->wait_deadline = 0;
+	for (k = 0; k < dev->replicas; k++) {
+		cmd->w[k].sge = sge + k * dev->max_sge;
+		cmd->w[k].cqe.done = rmem_wr_done;
+		cmd->w[k].slot = k;
+	}
+	INIT_LIST_HEAD(&cmd->park_node);
 	return 0;
-}
-
-static void rmem_io_done(struct ib_cq *cq, struct ib_wc *wc)
-{
-	struct rmem_io *cmd = container_of(wc->wr_cqe, struct rmem_io, cqe);
-	struct request *rq = blk_mq_rq_from_pdu(cmd);
-
-	/* Unmapped before completion: the pages are the caller's again. */
-	ib_dma_unmap_sg(cmd->ibdev, cmd->sgl, cmd->nents, cmd->dir);
-	if (cmd->queue->polled) {
-		rmem_stat_inc(&cmd->queue->donor->dev->stats, RMEM_STAT_POLLED);
-		rmem_stat_inc(&cmd->queue->donor->stats, RMEM_STAT_POLLED);
-	}
-
-	if (likely(wc->status == IB_WC_SUCCESS)) {
-		cmd->status = BLK_STS_OK;
-	} else if (wc->status == IB_WC_WR_FLUSH_ERR) {
-		/*
-		 * Recovery flushed it, through no fault of its own: it goes
-		 * back to the queue and waits for the donor like a new one.
-		 * READ and WRITE are idempotent, so running it again is safe.
-		 */
-		cmd->status = BLK_STS_AGAIN;
-	} else {
-		cmd->status = BLK_STS_IOERR;
-		pr_warn_ratelimited("rmem: %s: %s at sector %llu failed: %s\n",
-				    cmd->queue->donor->dev->name,
-				    rq_data_dir(rq) ? "write" : "read",
-				    (u64)blk_rq_pos(rq),
-				    ib_wc_status_msg(wc->status));
-		rmem_donor_error(cmd->queue->donor);
-	}
-	blk_mq_complete_request(rq);
 }
 
 static void rmem_account(struct rmem_stats *s, struct request *rq,
@@ -88,158 +73,337 @@ static void rmem_complete_rq(struct request *rq)
 	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
 	struct rmem_dev *dev = rq->q->queuedata;
 
-	if (cmd->status == BLK_STS_AGAIN) {
-		if (!READ_ONCE(dev->deleting) &&
-		    (!cmd->wait_deadline ||
-		     time_before(jiffies, cmd->wait_deadline))) {
-			if (!cmd->wait_deadline)
-				cmd->wait_deadline = (jiffies + rmem_io_timeout * HZ) ?: 1;
-			rmem_stat_inc(&dev->stats, RMEM_STAT_RETRIES);
-			blk_mq_requeue_request(rq, false);
-			blk_mq_delay_kick_requeue_list(rq->q, RMEM_WAIT_RETRY_MS);
-			return;
-		}
-		cmd->status = BLK_STS_IOERR;
-	}
-	cmd->wait_deadline = 0;
 	rmem_account(&dev->stats, rq, cmd->status);
-	if (cmd->queue)
-		rmem_account(&cmd->queue->donor->stats, rq, cmd->status);
 	blk_mq_end_request(rq, cmd->status);
 }
 
-/* Start @rq and end it at once, for requests that need no RDMA. */
-static blk_status_t rmem_end_now(struct rmem_dev *dev, struct request *rq,
-				 blk_status_t status)
+/* End a started request through blk-mq's completion path. */
+static void rmem_io_end(struct request *rq, blk_status_t status)
 {
 	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
 
-	cmd->wait_deadline = 0;
-	cmd->queue = NULL;
 	cmd->status = status;
-	blk_mq_start_request(rq);
-	if (status != BLK_STS_OK) {
-		/* blk-mq ends a request whose queue_rq returns an error */
-		rmem_account(&dev->stats, rq, status);
-		return status;
-	}
-	rmem_complete_rq(rq);
-	return BLK_STS_OK;
+	if (likely(!blk_should_fake_timeout(rq->q)))
+		blk_mq_complete_request(rq);
+}
+
+static bool rmem_io_expired(struct rmem_io *cmd)
+{
+	return time_after_eq(jiffies, cmd->deadline);
 }
 
 /*
- * The slab's donor is reconnecting: leave the request queued and look
- * again shortly, but fail it once it has waited io_timeout.
+ * Nothing could be posted (or every copy failed in transport): wait for a
+ * donor, unless the request may not wait any longer.
  */
-static blk_status_t rmem_wait_or_fail(struct rmem_dev *dev,
-				      struct blk_mq_hw_ctx *hctx,
-				      struct request *rq)
+static void rmem_io_wait(struct rmem_dev *dev, struct request *rq, u64 gen)
 {
 	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
 
-	if (!cmd->wait_deadline) {
-		cmd->wait_deadline = (jiffies + rmem_io_timeout * HZ) ?: 1;
-		rmem_stat_inc(&dev->stats, RMEM_STAT_RETRIES);
-	} else if (time_after(jiffies, cmd->wait_deadline)) {
-		rmem_stat_inc(&dev->stats, RMEM_STAT_TIMEOUTS);
-		return rmem_end_now(dev, rq, BLK_STS_IOERR);
+	if (cmd->hard_error || READ_ONCE(dev->deleting) ||
+	    rmem_slab_state(cmd->slab) == RMEM_SLAB_FAILED) {
+		rmem_io_end(rq, BLK_STS_IOERR);
+		return;
 	}
-	blk_mq_delay_run_hw_queue(hctx, RMEM_WAIT_RETRY_MS);
-	return BLK_STS_DEV_RESOURCE;
+	if (rmem_io_expired(cmd)) {
+		rmem_stat_inc(&dev->stats, RMEM_STAT_TIMEOUTS);
+		rmem_io_end(rq, BLK_STS_IOERR);
+		return;
+	}
+	if (rmem_park(dev, rq, gen))
+		return;
+	/* A donor came back meanwhile: try everything again, now. */
+	cmd->avoid_mask = 0;
+	rmem_io_submit(dev, rq);
 }
 
-static blk_status_t rmem_zero_read(struct rmem_dev *dev, struct request *rq)
+static void rmem_io_attempt_done(struct rmem_dev *dev, struct request *rq);
+
+/*
+ * Post the request's WR for replica @j; false when the replica's queue
+ * is not live (or is on another RDMA device than the request's mapping).
+ */
+static bool rmem_io_post(struct rmem_dev *dev, struct request *rq,
+			 unsigned int j, struct rmem_io_wr *w)
+{
+	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
+	struct rmem_replica *r = &cmd->slab->r[j];
+	struct rmem_queue *q = &r->donor->data[cmd->hctx_idx];
+	bool is_write = cmd->dir == DMA_TO_DEVICE;
+	struct scatterlist *sg;
+	int i, ret;
+
+	spin_lock_bh(&q->post_lock);
+	if (unlikely(!test_bit(RMEM_Q_LIVE, &q->flags)))
+		goto out_unlock;
+	if (!cmd->ibdev) {
+		/* only the entries this request uses: clearing all max_sge
+		 * is a 1 KiB memset per I/O */
+		sg_init_table(cmd->sgl, blk_rq_nr_phys_segments(rq));
+		cmd->nents = blk_rq_map_sg(rq->q, rq, cmd->sgl);
+		if (unlikely(!ib_dma_map_sg(q->ibdev, cmd->sgl, cmd->nents,
+					    cmd->dir))) {
+			cmd->hard_error = 1;
+			goto out_unlock;
+		}
+		cmd->ibdev = q->ibdev;
+	} else if (unlikely(cmd->ibdev != q->ibdev)) {
+		pr_warn_ratelimited("rmem: %s: donors on different RDMA devices: replica on %s skipped\n",
+				    dev->name, r->donor->addr_str);
+		goto out_unlock;
+	}
+
+	for_each_sg(cmd->sgl, sg, cmd->nents, i) {
+		w->sge[i].addr = sg_dma_address(sg);
+		w->sge[i].length = sg_dma_len(sg);
+		w->sge[i].lkey = q->pd->local_dma_lkey;
+	}
+	w->queue = q;
+	w->wr.wr.next = NULL;
+	w->wr.wr.wr_cqe = &w->cqe;
+	w->wr.wr.sg_list = w->sge;
+	w->wr.wr.num_sge = cmd->nents;
+	w->wr.wr.opcode = is_write ? IB_WR_RDMA_WRITE : IB_WR_RDMA_READ;
+	w->wr.wr.send_flags = IB_SEND_SIGNALED;
+	w->wr.remote_addr = r->addr + cmd->off;
+	w->wr.rkey = r->rkey;
+
+	ret = ib_post_send(q->qp, &w->wr.wr, NULL);
+	spin_unlock_bh(&q->post_lock);
+	if (likely(!ret))
+		return true;
+	pr_warn_ratelimited("rmem: %s: post to %s failed: %d\n", dev->name,
+			    r->donor->addr_str, ret);
+	rmem_donor_error(r->donor);
+	return false;
+
+out_unlock:
+	spin_unlock_bh(&q->post_lock);
+	return false;
+}
+
+/* Read from one in-sync replica, starting from one chosen per queue. */
+static bool rmem_io_submit_read(struct rmem_dev *dev, struct request *rq)
+{
+	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
+	struct rmem_slab *slab = cmd->slab;
+	unsigned int nr = slab->nr_replicas, k;
+
+	cmd->nr_wr = 1;
+	for (k = 0; k < nr; k++) {
+		unsigned int j = (cmd->hctx_idx + k) % nr;
+		struct rmem_replica *r = &slab->r[j];
+
+		if (test_bit(j, &cmd->avoid_mask) ||
+		    READ_ONCE(r->state) != RMEM_REPLICA_IN_SYNC ||
+		    !rmem_donor_live(r->donor))
+			continue;
+		cmd->w[0].replica = j;
+		cmd->w[0].queue = NULL;
+		if (rmem_io_post(dev, rq, j, &cmd->w[0]))
+			return true;
+		__set_bit(j, &cmd->avoid_mask);
+		if (cmd->hard_error)
+			break;
+	}
+	return false;
+}
+
+/*
+ * Write to every replica that takes writes (in sync, stale or resyncing),
+ * remembering which were in sync and every replica's epoch: the
+ * completion needs them to tell a clean copy from one that may have
+ * missed the data.  False when no WR went out at all.
+ */
+static bool rmem_io_submit_write(struct rmem_dev *dev, struct request *rq)
+{
+	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
+	struct rmem_slab *slab = cmd->slab;
+	unsigned int nr = slab->nr_replicas, j, n = 0, posted = 0;
+	u8 targets[RMEM_MAX_REPLICAS];
+
+	cmd->copy_seq = READ_ONCE(slab->copy_seq);
+	cmd->insync_mask = 0;
+	for (j = 0; j < nr; j++) {
+		struct rmem_replica *r = &slab->r[j];
+		/* pairs with the release that publishes a replaced replica */
+		int state = smp_load_acquire(&r->state);
+
+		cmd->epoch[j] = READ_ONCE(r->epoch);
+		if (state == RMEM_REPLICA_LOST || test_bit(j, &cmd->avoid_mask))
+			continue;
+		if (state == RMEM_REPLICA_IN_SYNC)
+			__set_bit(j, &cmd->insync_mask);
+		targets[n++] = j;
+	}
+	cmd->nr_wr = n;
+	if (n > 1)
+		atomic_set(&cmd->pending, n);
+
+	for (j = 0; j < n; j++) {
+		struct rmem_io_wr *w = &cmd->w[j];
+
+		w->replica = targets[j];
+		w->queue = NULL;
+		if (rmem_io_post(dev, rq, targets[j], w)) {
+			posted++;
+			continue;
+		}
+		/* settle the WR that never went out, as if it failed */
+		set_bit(targets[j], &cmd->fail_mask);
+		if (n > 1 && !atomic_dec_and_test(&cmd->pending))
+			continue;
+		/* the last to settle: the others completed already */
+		if (!posted)
+			return false;
+		rmem_io_attempt_done(dev, rq);
+		return true;
+	}
+	return posted;
+}
+
+/*
+ * Start one attempt of @rq: post, or wait for a donor.  Runs in
+ * queue_rq, in completion context (a retry on another replica) and from
+ * the unpark work; never sleeps.
+ */
+void rmem_io_submit(struct rmem_dev *dev, struct request *rq)
+{
+	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
+	u64 gen = rmem_park_gen(dev);
+	bool posted;
+
+	cmd->ibdev = NULL;
+	cmd->ok_mask = 0;
+	cmd->fail_mask = 0;
+	if (cmd->dir == DMA_TO_DEVICE)
+		posted = rmem_io_submit_write(dev, rq);
+	else
+		posted = rmem_io_submit_read(dev, rq);
+	if (posted)
+		return;
+	if (cmd->ibdev) {
+		ib_dma_unmap_sg(cmd->ibdev, cmd->sgl, cmd->nents, cmd->dir);
+		cmd->ibdev = NULL;
+	}
+	rmem_io_wait(dev, rq, gen);
+}
+
+/* True when the write reached every replica, each in sync throughout. */
+static bool rmem_io_write_clean(struct rmem_io *cmd)
+{
+	struct rmem_slab *slab = cmd->slab;
+	unsigned int j;
+
+	if (READ_ONCE(slab->copy_seq) != cmd->copy_seq)
+		return false;
+	for (j = 0; j < slab->nr_replicas; j++) {
+		struct rmem_replica *r = &slab->r[j];
+
+		if (!test_bit(j, &cmd->ok_mask) ||
+		    !test_bit(j, &cmd->insync_mask) ||
+		    READ_ONCE(r->state) != RMEM_REPLICA_IN_SYNC ||
+		    READ_ONCE(r->epoch) != cmd->epoch[j])
+			return false;
+	}
+	return true;
+}
+
+/* Every WR of this attempt has completed (or never went out). */
+static void rmem_io_attempt_done(struct rmem_dev *dev, struct request *rq)
+{
+	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
+
+	if (cmd->ibdev) {
+		/* Unmapped before completion: the pages are the caller's again. */
+		ib_dma_unmap_sg(cmd->ibdev, cmd->sgl, cmd->nents, cmd->dir);
+		cmd->ibdev = NULL;
+	}
+
+	if (cmd->dir == DMA_FROM_DEVICE) {
+		if (likely(cmd->ok_mask)) {
+			rmem_io_end(rq, BLK_STS_OK);
+			return;
+		}
+	} else if (likely(rmem_io_write_clean(cmd)) ||
+		   rmem_replica_write_done(dev, cmd)) {
+		rmem_io_end(rq, BLK_STS_OK);
+		return;
+	}
+
+	/* No copy took it: another replica, or wait for a donor. */
+	rmem_stat_inc(&dev->stats, RMEM_STAT_RETRIES);
+	cmd->avoid_mask |= cmd->fail_mask;
+	if (cmd->hard_error || rmem_io_expired(cmd) ||
+	    READ_ONCE(dev->deleting)) {
+		rmem_io_wait(dev, rq, 0);
+		return;
+	}
+	rmem_io_submit(dev, rq);
+}
+
+/* Errors that say nothing about the donor's health: ours, for good. */
+static bool rmem_wc_local_error(enum ib_wc_status status)
+{
+	switch (status) {
+	case IB_WC_LOC_LEN_ERR:
+	case IB_WC_LOC_PROT_ERR:
+	case IB_WC_LOC_QP_OP_ERR:
+	case IB_WC_REM_INV_REQ_ERR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void rmem_wr_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct rmem_io_wr *w = container_of(wc->wr_cqe, struct rmem_io_wr, cqe);
+	struct rmem_io *cmd = container_of(w - w->slot, struct rmem_io, w[0]);
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+	struct rmem_donor *d = w->queue->donor;
+
+	if (w->queue->polled)
+		rmem_stat_inc(&d->dev->stats, RMEM_STAT_POLLED);
+
+	if (likely(wc->status == IB_WC_SUCCESS)) {
+		rmem_account(&d->stats, rq, BLK_STS_OK);
+		set_bit(w->replica, &cmd->ok_mask);
+	} else {
+		set_bit(w->replica, &cmd->fail_mask);
+		if (rmem_wc_local_error(wc->status))
+			cmd->hard_error = 1;
+		if (wc->status != IB_WC_WR_FLUSH_ERR) {
+			rmem_stat_inc(&d->stats, RMEM_STAT_ERRORS);
+			pr_warn_ratelimited("rmem: %s: %s at sector %llu on %s failed: %s\n",
+					    d->dev->name,
+					    rq_data_dir(rq) ? "write" : "read",
+					    (u64)blk_rq_pos(rq), d->addr_str,
+					    ib_wc_status_msg(wc->status));
+			/* recovery flushes the rest of this connection */
+			rmem_donor_error(d);
+		}
+	}
+	if (cmd->nr_wr > 1 && !atomic_dec_and_test(&cmd->pending))
+		return;
+	rmem_io_attempt_done(d->dev, rq);
+}
+
+static blk_status_t rmem_zero_read(struct request *rq)
 {
 	struct req_iterator iter;
 	struct bio_vec bv;
 
 	rq_for_each_segment(bv, rq, iter)
 		memzero_bvec(&bv);
-	return rmem_end_now(dev, rq, BLK_STS_OK);
+	return BLK_STS_OK;
 }
 
-static blk_status_t rmem_post(struct rmem_dev *dev, struct blk_mq_hw_ctx *hctx,
-			      struct request *rq, struct rmem_slab *slab,
-			      u64 off)
+/* Requests that need no RDMA: end them here, once started. */
+static blk_status_t rmem_end_now(struct request *rq, blk_status_t status)
 {
-	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
-	bool is_write = req_op(rq) == REQ_OP_WRITE;
-	struct rmem_replica *r = NULL;
-	struct rmem_queue *q;
-	struct scatterlist *sg;
-	int count, i, ret;
-	unsigned int j;
-
-	/*
-	 * Writes go to replica 0, the only one placed today; reads take the
-	 * first live replica.
-	 */
-	for (j = 0; j < slab->nr_replicas; j++) {
-		if (is_write || READ_ONCE(slab->r[j].state) == RMEM_SLAB_LIVE) {
-			r = &slab->r[j];
-			break;
-		}
-	}
-	if (!r)
-		r = &slab->r[0];
-	q = &r->donor->data[hctx->queue_num];
-
-	spin_lock_bh(&q->post_lock);
-	if (unlikely(!test_bit(RMEM_Q_LIVE, &q->flags) ||
-		     READ_ONCE(r->state) != RMEM_SLAB_LIVE)) {
-		int state = READ_ONCE(r->state);
-
-		spin_unlock_bh(&q->post_lock);
-		if (state == RMEM_SLAB_FAILED ||
-		    READ_ONCE(r->donor->state) == RMEM_DONOR_DEAD)
-			return rmem_end_now(dev, rq, BLK_STS_IOERR);
-		return rmem_wait_or_fail(dev, hctx, rq);
-	}
-
 	blk_mq_start_request(rq);
-	cmd->queue = q;
-	cmd->ibdev = q->ibdev;
-	cmd->dir = is_write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
-
-	/* only the entries this request uses: clearing all max_sge is a
-	 * 1 KiB memset per I/O */
-	sg_init_table(cmd->sgl, blk_rq_nr_phys_segments(rq));
-	cmd->nents = blk_rq_map_sg(rq->q, rq, cmd->sgl);
-	count = ib_dma_map_sg(q->ibdev, cmd->sgl, cmd->nents, cmd->dir);
-	if (unlikely(!count)) {
-		spin_unlock_bh(&q->post_lock);
-		cmd->wait_deadline = 0;
-		rmem_stat_inc(&dev->stats, RMEM_STAT_ERRORS);
-		return BLK_STS_IOERR;
-	}
-
-	for_each_sg(cmd->sgl, sg, count, i) {
-		cmd->sge[i].addr = sg_dma_address(sg);
-		cmd->sge[i].length = sg_dma_len(sg);
-		cmd->sge[i].lkey = q->pd->local_dma_lkey;
-	}
-
-	cmd->cqe.done = rmem_io_done;
-	memset(&cmd->wr, 0, sizeof(cmd->wr));
-	cmd->wr.wr.wr_cqe = &cmd->cqe;
-	cmd->wr.wr.sg_list = cmd->sge;
-	cmd->wr.wr.num_sge = count;
-	cmd->wr.wr.opcode = is_write ? IB_WR_RDMA_WRITE : IB_WR_RDMA_READ;
-	cmd->wr.wr.send_flags = IB_SEND_SIGNALED;
-	cmd->wr.remote_addr = r->addr + off;
-	cmd->wr.rkey = r->rkey;
-
-	ret = ib_post_send(q->qp, &cmd->wr.wr, NULL);
-	spin_unlock_bh(&q->post_lock);
-	if (unlikely(ret)) {
-		ib_dma_unmap_sg(q->ibdev, cmd->sgl, cmd->nents, cmd->dir);
-		cmd->wait_deadline = 0;
-		pr_warn_ratelimited("rmem: %s: post to %s failed: %d\n",
-				    dev->name, r->donor->addr_str, ret);
-		rmem_stat_inc(&dev->stats, RMEM_STAT_ERRORS);
-		rmem_donor_error(r->donor);
-		return BLK_STS_IOERR;
-	}
+	rmem_io_end(rq, status);
 	return BLK_STS_OK;
 }
 
@@ -248,61 +412,86 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 {
 	struct rmem_dev *dev = hctx->queue->queuedata;
 	struct request *rq = bd->rq;
+	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u32 len = blk_rq_bytes(rq);
 	struct rmem_slab *slab;
-	u64 off;
 
 	if (unlikely(READ_ONCE(dev->deleting)))
-		return rmem_end_now(dev, rq, BLK_STS_IOERR);
+		return rmem_end_now(rq, BLK_STS_IOERR);
 
 	switch (req_op(rq)) {
 	case REQ_OP_DISCARD:
 		rmem_map_discard(&dev->map, pos, len);
-		return rmem_end_now(dev, rq, BLK_STS_OK);
+		return rmem_end_now(rq, BLK_STS_OK);
 	case REQ_OP_READ:
 	case REQ_OP_WRITE:
 		break;
 	default:
-		return rmem_end_now(dev, rq, BLK_STS_NOTSUPP);
+		return rmem_end_now(rq, BLK_STS_NOTSUPP);
 	}
 
-	slab = rmem_map_lookup(&dev->map, pos, &off);
+	slab = rmem_map_lookup(&dev->map, pos, &cmd->off);
 	/* chunk_sectors keeps requests inside one slab */
-	if (WARN_ON_ONCE(!slab || !len || off + len > dev->map.slab_size))
-		return rmem_end_now(dev, rq, BLK_STS_IOERR);
+	if (WARN_ON_ONCE(!slab || !len ||
+			 cmd->off + len > dev->map.slab_size))
+		return rmem_end_now(rq, BLK_STS_IOERR);
 
 	if (req_op(rq) == REQ_OP_READ) {
-		if (rmem_map_range_zero(&dev->map, slab, off, len) &&
+		/* never written or discarded: zeros, unless the slab's data
+		 * is lost (then the read fails like any other) */
+		if (rmem_map_range_zero(&dev->map, slab, cmd->off, len) &&
 		    rmem_slab_state(slab) != RMEM_SLAB_FAILED)
-			return rmem_zero_read(dev, rq);
+			return rmem_end_now(rq, rmem_zero_read(rq));
+		cmd->dir = DMA_FROM_DEVICE;
 	} else {
-		rmem_map_mark_written(&dev->map, slab, off, len);
+		rmem_map_mark_written(&dev->map, slab, cmd->off, len);
+		cmd->dir = DMA_TO_DEVICE;
 	}
-	return rmem_post(dev, hctx, rq, slab, off);
+
+	cmd->slab = slab;
+	cmd->hctx_idx = hctx->queue_num;
+	cmd->hard_error = 0;
+	cmd->avoid_mask = 0;
+	/* the blk-mq timer fires exactly at the deadline: requests are
+	 * started once, however often they wait or are re-issued */
+	rq->timeout = rmem_io_timeout * HZ;
+	blk_mq_start_request(rq);
+	cmd->deadline = jiffies + rq->timeout;
+	rmem_io_submit(dev, rq);
+	return BLK_STS_OK;
 }
 
 /*
- * A request outlived io_timeout on the wire.  Completing it here could let
- * a late RDMA land in pages already handed back, so instead recovery
- * drains the connection, which completes the request with an error.
+ * A request reached its deadline.  A parked one fails now.  One on the
+ * wire cannot be completed here, since a late RDMA could land in pages
+ * already handed back: recovery drains its connections instead, and the
+ * flushed request, past its deadline, fails.
  */
 static enum blk_eh_timer_return rmem_timeout(struct request *rq)
 {
 	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
 	struct rmem_dev *dev = rq->q->queuedata;
+	unsigned int k;
 
 	rmem_stat_inc(&dev->stats, RMEM_STAT_TIMEOUTS);
-	/* it has waited long enough: when the drain flushes it, it fails */
-	cmd->wait_deadline = jiffies ?: 1;
-	if (!cmd->queue)
-		return BLK_EH_RESET_TIMER;
+	if (rmem_unpark_one(dev, rq)) {
+		rmem_io_end(rq, BLK_STS_IOERR);
+		return BLK_EH_DONE;
+	}
+	for (k = 0; k < cmd->nr_wr; k++) {
+		struct rmem_io_wr *w = &cmd->w[k];
 
-	rmem_stat_inc(&cmd->queue->donor->stats, RMEM_STAT_TIMEOUTS);
-	pr_warn_ratelimited("rmem: %s: request at sector %llu timed out on %s\n",
-			    dev->name, (u64)blk_rq_pos(rq),
-			    cmd->queue->donor->addr_str);
-	rmem_donor_error(cmd->queue->donor);
+		if (w->queue && !test_bit(w->replica, &cmd->ok_mask) &&
+		    !test_bit(w->replica, &cmd->fail_mask)) {
+			pr_warn_ratelimited("rmem: %s: request at sector %llu timed out on %s\n",
+					    dev->name, (u64)blk_rq_pos(rq),
+					    w->queue->donor->addr_str);
+			rmem_stat_inc(&w->queue->donor->stats,
+				      RMEM_STAT_TIMEOUTS);
+			rmem_donor_error(w->queue->donor);
+		}
+	}
 	return BLK_EH_RESET_TIMER;
 }
 
@@ -315,10 +504,10 @@ static enum blk_eh_timer_return rmem_timeout(struct request *rq)
 static int rmem_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
 {
 	struct rmem_dev *dev = hctx->queue->queuedata;
-	unsigned int i;
+	unsigned int i, n = smp_load_acquire(&dev->nr_donors);
 	int found = 0;
 
-	for (i = 0; i < dev->nr_donors; i++) {
+	for (i = 0; i < n; i++) {
 		struct rmem_queue *q = &dev->donors[i]->data[hctx->queue_num];
 
 		/* Another poller is reaping this CQ: nothing to add. */

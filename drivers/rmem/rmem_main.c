@@ -24,6 +24,16 @@ module_param_named(poll_queues, rmem_poll_queues, uint, 0444);
 MODULE_PARM_DESC(poll_queues,
 		 "Hardware queues for polled I/O (io_uring IOPOLL, RWF_HIPRI), whose completions the submitter reaps instead of an interrupt; at most one per CPU, default 0");
 
+unsigned int rmem_donor_timeout = 60;
+module_param_named(donor_timeout, rmem_donor_timeout, uint, 0644);
+MODULE_PARM_DESC(donor_timeout,
+		 "Seconds a donor may stay unreachable before its replicas that have an in-sync copy elsewhere are declared lost and replaced (a last copy is never given up), default 60");
+
+unsigned int rmem_resync_rate = 200;
+module_param_named(resync_rate, rmem_resync_rate, uint, 0644);
+MODULE_PARM_DESC(resync_rate,
+		 "Resync bandwidth limit in MB/s per device (0: unlimited), default 200");
+
 struct workqueue_struct *rmem_wq;
 
 static void rmem_ib_remove_one(struct ib_device *ibdev, void *client_data)
@@ -44,6 +54,10 @@ static int __init rmem_init(void)
 		pr_err("rmem: io_timeout must be 1..3600 seconds\n");
 		return -EINVAL;
 	}
+	if (!rmem_donor_timeout) {
+		pr_err("rmem: donor_timeout must be at least 1 second\n");
+		return -EINVAL;
+	}
 	if (!rmem_queue_depth || rmem_queue_depth > 1024) {
 		pr_err("rmem: queue_depth must be 1..1024\n");
 		return -EINVAL;
@@ -62,8 +76,9 @@ static int __init rmem_init(void)
 	if (ret)
 		goto out_unregister_client;
 
-	pr_info("rmem: loaded (io_timeout=%us queue_depth=%u poll_queues=%u)\n",
-		rmem_io_timeout, rmem_queue_depth, rmem_poll_queues);
+	pr_info("rmem: loaded (io_timeout=%us queue_depth=%u poll_queues=%u donor_timeout=%us resync_rate=%uMB/s)\n",
+		rmem_io_timeout, rmem_queue_depth, rmem_poll_queues,
+		rmem_donor_timeout, rmem_resync_rate);
 	return 0;
 
 out_unregister_client:

@@ -26,6 +26,7 @@ int rmem_map_init(struct rmem_map *map, u64 size, u64 slab_size)
 
 		slab->index = i;
 		spin_lock_init(&slab->zlock);
+		spin_lock_init(&slab->lock);
 		slab->zero_map = bitmap_zalloc(map->pages_per_slab, GFP_KERNEL);
 		if (!slab->zero_map) {
 			rmem_map_free(map);
@@ -43,8 +44,14 @@ void rmem_map_free(struct rmem_map *map)
 
 	if (!map->slabs)
 		return;
-	for (i = 0; i < map->nr_slabs; i++)
-		bitmap_free(map->slabs[i].zero_map);
+	for (i = 0; i < map->nr_slabs; i++) {
+		struct rmem_slab *slab = &map->slabs[i];
+		unsigned int j;
+
+		bitmap_free(slab->zero_map);
+		for (j = 0; j < RMEM_MAX_REPLICAS; j++)
+			bitmap_free(slab->r[j].stale);
+	}
 	kvfree(map->slabs);
 	map->slabs = NULL;
 }
@@ -105,19 +112,45 @@ void rmem_map_discard(struct rmem_map *map, u64 pos, u64 len)
 	}
 }
 
-/* A slab is as good as its best replica. */
+/* Set the bits of the pages of [off, off + len), counting new ones. */
+void rmem_map_mark(struct rmem_map *map, unsigned long *bits, u32 *count,
+		   u64 off, u32 len)
+{
+	unsigned long p = off >> RMEM_PAGE_SHIFT;
+	unsigned long last = (off + len - 1) >> RMEM_PAGE_SHIFT;
+
+	for (; p <= last && p < map->pages_per_slab; p++)
+		if (!__test_and_set_bit(p, bits))
+			(*count)++;
+}
+
+/*
+ * A slab is as good as its replicas: FAILED with no in-sync copy left,
+ * RECONNECTING when no in-sync copy is reachable, LIVE when every copy is
+ * in sync and reachable, else DEGRADED (RESYNCING while one is copied).
+ */
 int rmem_slab_state(const struct rmem_slab *slab)
 {
-	int best = RMEM_SLAB_FAILED;
-	unsigned int i;
+	unsigned int i, insync = 0, up = 0;
+	bool resyncing = false;
 
 	for (i = 0; i < slab->nr_replicas; i++) {
-		int s = READ_ONCE(slab->r[i].state);
+		const struct rmem_replica *r = &slab->r[i];
+		int s = READ_ONCE(r->state);
 
-		if (s == RMEM_SLAB_LIVE)
-			return RMEM_SLAB_LIVE;
-		if (s == RMEM_SLAB_RECONNECTING)
-			best = RMEM_SLAB_RECONNECTING;
+		if (s == RMEM_REPLICA_IN_SYNC) {
+			insync++;
+			if (rmem_donor_live(r->donor))
+				up++;
+		} else if (s == RMEM_REPLICA_RESYNCING) {
+			resyncing = true;
+		}
 	}
-	return best;
+	if (!insync)
+		return RMEM_SLAB_FAILED;
+	if (!up)
+		return RMEM_SLAB_RECONNECTING;
+	if (up == slab->nr_replicas)
+		return RMEM_SLAB_LIVE;
+	return resyncing ? RMEM_SLAB_RESYNCING : RMEM_SLAB_DEGRADED;
 }

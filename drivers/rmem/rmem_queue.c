@@ -6,6 +6,8 @@
  * connection alike; the CTRL one also gets its message buffers here.
  */
 #include <linux/inet.h>
+#include <linux/sched/mm.h>
+#include <rdma/ib_cm.h>
 #include <linux/slab.h>
 
 #include "rmem.h"
@@ -73,8 +75,9 @@ static int rmem_queue_create_ib(struct rmem_queue *q)
 		recv_wr = RMEM_CTRL_DEPTH + 1;
 		sge = 1;
 	} else {
-		/* the donor posts nothing here; 1 receive WR for the drain */
-		send_wr = rmem_queue_depth + 1;
+		/* the donor posts nothing here; 1 receive WR for the drain;
+		 * +1 send for the drain, +1 for resync's copy on queue 0 */
+		send_wr = rmem_queue_depth + 2;
 		recv_wr = 1;
 		sge = q->donor->dev->max_sge;
 	}
@@ -212,12 +215,17 @@ static int rmem_queue_rejected(struct rmem_queue *q, struct rdma_cm_event *ev)
 	}
 	pr_err("rmem: %s: connection rejected: %s\n", q->donor->addr_str,
 	       rdma_reject_msg(q->cm_id, ev->status));
-	return -ECONNREFUSED;
+	/*
+	 * Nothing listens on the donor's port: rmem-donord is not running
+	 * there, and the memory it lent died with it.
+	 */
+	if (ev->status == IB_CM_REJ_INVALID_SERVICE_ID)
+		return -ECONNREFUSED;
+	return -ECONNABORTED;
 }
 
-static int rmem_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
+static int rmem_cm_event(struct rmem_queue *q, struct rdma_cm_event *ev)
 {
-	struct rmem_queue *q = id->context;
 	int err;
 
 	switch (ev->event) {
@@ -248,7 +256,8 @@ static int rmem_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:
 		/*
 		 * Recovery tears the queue down from a work item; the id
-		 * must not be destroyed from inside its own handler.
+		 * must not be destroyed from inside its own handler.  In
+		 * any state: a connect in progress sees the error too.
 		 */
 		rmem_donor_error(q->donor);
 		return 0;
@@ -261,6 +270,22 @@ static int rmem_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 		complete(&q->cm_done);
 	}
 	return 0;
+}
+
+static int rmem_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
+{
+	struct rmem_queue *q = id->context;
+	unsigned int noio;
+	int err;
+
+	/*
+	 * Connect allocates PD, CQ, QP and buffers here, on rdma_cm's work
+	 * queue: reclaim must not write to the device being reconnected.
+	 */
+	noio = memalloc_noio_save();
+	err = rmem_cm_event(q, ev);
+	memalloc_noio_restore(noio);
+	return err;
 }
 
 /* Connect @q and wait for the donor's answer; the caller holds donor->lock. */
