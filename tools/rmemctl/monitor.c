@@ -33,8 +33,10 @@ static const char monitor_help[] =
 	"\n"
 	"Print the driver's events as they happen, one line each: time,\n"
 	"device, event (donor-lost, donor-back, slab-failed, dev-added,\n"
-	"dev-removed), donor index, slab index.  With -j, one JSON object per\n"
-	"line.  Runs until interrupted (SIGINT, SIGTERM).\n";
+	"dev-removed, replica-lost, replica-stale, resync-started,\n"
+	"resync-done, replica-replaced), then the donor, slab and replica\n"
+	"index when the event has them.  With -j, one JSON object per line.\n"
+	"Runs until interrupted (SIGINT, SIGTERM).\n";
 
 static volatile sig_atomic_t stop_signal;
 
@@ -89,29 +91,6 @@ static int on_message(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static int join_group(struct rmem_nl *nl, const char *family,
-		      const char *group)
-{
-	int grp = genl_ctrl_resolve_grp(nl->sk, family, group);
-	int ret;
-
-	if (grp < 0) {
-		fprintf(stderr, "rmemctl: monitor: the %s family has no '%s' multicast group: %s\n",
-			family, group, nl_geterror(grp));
-		return -1;
-	}
-	ret = nl_socket_add_membership(nl->sk, grp);
-	if (ret) {
-		if (ret == -NLE_PERM || ret == -NLE_NOACCESS)
-			fprintf(stderr, "rmemctl: monitor: permission denied: monitor needs root (CAP_NET_ADMIN)\n");
-		else
-			fprintf(stderr, "rmemctl: monitor: cannot join the '%s' group: %s\n",
-				group, nl_geterror(ret));
-		return -1;
-	}
-	return 0;
-}
-
 static int parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -155,8 +134,8 @@ int cmd_monitor(int argc, char **argv)
 	if (rmem_nl_open(&nl))
 		return EXIT_FAIL;
 	m.family = nl.family;
-	if (join_group(&nl, RMEM_GENL_NAME, RMEM_GENL_MCAST_EVENTS) ||
-	    join_group(&nl, "nlctrl", "notify")) {
+	if (rmem_nl_join(&nl, "monitor", RMEM_GENL_NAME, RMEM_GENL_MCAST_EVENTS) ||
+	    rmem_nl_join(&nl, "monitor", "nlctrl", "notify")) {
 		rmem_nl_close(&nl);
 		return EXIT_FAIL;
 	}

@@ -209,34 +209,25 @@ static int on_valid(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-int rmem_nl_request(struct rmem_nl *nl, struct nl_msg *msg,
-		    rmem_nl_reply_fn fn, void *arg, struct rmem_nl_error *e)
+int rmem_nl_transact(struct rmem_nl *nl, struct nl_msg *msg, struct nl_cb *cb,
+		     rmem_nl_reply_fn fn, void *arg, struct rmem_nl_error *e)
 {
 	struct request rq = { .fn = fn, .arg = arg, .e = e };
-	struct nl_cb *cb;
 	int ret;
 
 	memset(e, 0, sizeof(*e));
-	cb = nl_cb_alloc(NL_CB_DEFAULT);
-	if (!cb) {
-		nlmsg_free(msg);
-		snprintf(e->local, sizeof(e->local), "out of memory");
-		e->err = ENOMEM;
-		return -ENOMEM;
-	}
+	/* re-pointed every time: @rq lives on this stack frame */
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, &rq);
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, &rq);
 	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_finish, &rq);
 	nl_cb_err(cb, NL_CB_CUSTOM, on_error, &rq);
 
 	ret = nl_send_auto(nl->sk, msg);
-	nlmsg_free(msg);
 	if (ret < 0) {
 		snprintf(e->local, sizeof(e->local), "cannot send request: %s",
 			 nl_geterror(ret));
 		e->err = nlerr_to_errno(ret);
-		rq.ret = -e->err;
-		goto out;
+		return -e->err;
 	}
 	while (!rq.done) {
 		ret = nl_recvmsgs(nl->sk, cb);
@@ -257,9 +248,66 @@ int rmem_nl_request(struct rmem_nl *nl, struct nl_msg *msg,
 			break;
 		}
 	}
-out:
-	nl_cb_put(cb);
 	return rq.ret;
+}
+
+int rmem_nl_request(struct rmem_nl *nl, struct nl_msg *msg,
+		    rmem_nl_reply_fn fn, void *arg, struct rmem_nl_error *e)
+{
+	struct nl_cb *cb;
+	int ret;
+
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb) {
+		nlmsg_free(msg);
+		memset(e, 0, sizeof(*e));
+		snprintf(e->local, sizeof(e->local), "out of memory");
+		e->err = ENOMEM;
+		return -ENOMEM;
+	}
+	ret = rmem_nl_transact(nl, msg, cb, fn, arg, e);
+	nlmsg_free(msg);
+	nl_cb_put(cb);
+	return ret;
+}
+
+int rmem_nl_msg_reset(struct rmem_nl *nl, struct nl_msg *msg, uint8_t cmd,
+		      int flags)
+{
+	/*
+	 * Back to an empty message: libnl appends at nlmsg_len, and a fresh
+	 * genl header with NL_AUTO_SEQ gets the next sequence number when
+	 * sent, so the buffer is reused without reallocation.
+	 */
+	nlmsg_hdr(msg)->nlmsg_len = NLMSG_HDRLEN;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, flags,
+			 cmd, RMEM_GENL_VERSION))
+		return -1;
+	return 0;
+}
+
+int rmem_nl_join(struct rmem_nl *nl, const char *cmd, const char *family,
+		 const char *group)
+{
+	int grp = genl_ctrl_resolve_grp(nl->sk, family, group);
+	int ret;
+
+	if (grp < 0) {
+		fprintf(stderr, "rmemctl: %s: the %s family has no '%s' multicast group: %s\n",
+			cmd, family, group, nl_geterror(grp));
+		return -1;
+	}
+	ret = nl_socket_add_membership(nl->sk, grp);
+	if (ret) {
+		if (ret == -NLE_PERM || ret == -NLE_NOACCESS)
+			fprintf(stderr, "rmemctl: %s: permission denied: %s needs root (CAP_NET_ADMIN)\n",
+				cmd, cmd);
+		else
+			fprintf(stderr, "rmemctl: %s: cannot join the '%s' group: %s\n",
+				cmd, group, nl_geterror(ret));
+		return -1;
+	}
+	return 0;
 }
 
 void rmem_nl_print_error(const char *what, const char *meaning,

@@ -14,6 +14,7 @@
 #include <netlink/msg.h>
 
 struct nl_sock;
+struct nl_cb;
 
 struct rmem_nl {
 	struct nl_sock *sk;
@@ -53,6 +54,29 @@ typedef int (*rmem_nl_reply_fn)(struct nlmsghdr *nlh, void *arg,
  */
 int rmem_nl_request(struct rmem_nl *nl, struct nl_msg *msg,
 		    rmem_nl_reply_fn fn, void *arg, struct rmem_nl_error *e);
+
+/*
+ * rmem_nl_transact - the same for callers that keep their buffers (the
+ * agent): @msg is not consumed and @cb, from nl_cb_alloc(), is reused;
+ * neither is allocated here.
+ */
+int rmem_nl_transact(struct rmem_nl *nl, struct nl_msg *msg, struct nl_cb *cb,
+		     rmem_nl_reply_fn fn, void *arg, struct rmem_nl_error *e);
+
+/*
+ * rmem_nl_msg_reset - empty @msg and start it over as a request for @cmd,
+ * in the buffer it already has.  0, or -1 if the header does not fit.
+ */
+int rmem_nl_msg_reset(struct rmem_nl *nl, struct nl_msg *msg, uint8_t cmd,
+		      int flags);
+
+/*
+ * rmem_nl_join - join multicast @group of generic netlink @family (the
+ * rmem events, or nlctrl's "notify" to see the module unloaded).  0, or
+ * -1 after printing why, naming command @cmd.
+ */
+int rmem_nl_join(struct rmem_nl *nl, const char *cmd, const char *family,
+		 const char *group);
 
 /*
  * rmem_nl_print_error - "rmemctl: @what: @meaning", followed by the
