@@ -77,9 +77,46 @@ static void fmt_case(uint64_t bytes, const char *want)
 		tap_diag("got '%s'", buf);
 }
 
+static void u32_case(const char *s, uint32_t max, int want_ret,
+		     uint32_t want, const char *needle)
+{
+	char err[ARGS_ERR_MAX] = "";
+	uint32_t v = 77;
+	int ret = parse_u32(s, max, &v, err, sizeof(err));
+
+	if (!tap_ok(ret == want_ret &&
+		    (ret ? v == 77 && strstr(err, needle) != NULL : v == want),
+		    "u32 '%s' (max %" PRIu32 ") %s", s ? s : "(null)", max,
+		    ret ? needle : "ok"))
+		tap_diag("got ret %d value %" PRIu32 " err '%s'", ret, v, err);
+}
+
+static void test_u32_endpoint(void)
+{
+	char buf[ENDPOINT_MAX];
+
+	u32_case("0", 2, 0, 0, NULL);
+	u32_case("2", 2, 0, 2, NULL);
+	u32_case("4294967295", UINT32_MAX, 0, UINT32_MAX, NULL);
+	u32_case("3", 2, -1, 0, "3 is out of range (0 to 2)");
+	u32_case("4294967296", UINT32_MAX, -1, 0, "out of range");
+	u32_case("99999999999999999999999", UINT32_MAX, -1, 0, "out of range");
+	u32_case("-1", 5, -1, 0, "not a number");
+	u32_case("0x10", 100, -1, 0, "not a number");
+	u32_case(" 1", 5, -1, 0, "not a number");
+	u32_case("", 5, -1, 0, "empty");
+	u32_case(NULL, 5, -1, 0, "empty");
+	tap_ok(!strcmp(format_endpoint("10.0.0.1", 7470, buf, sizeof(buf)),
+		       "10.0.0.1:7470"), "endpoint IPv4");
+	tap_ok(!strcmp(format_endpoint("fe80::1", 9, buf, sizeof(buf)),
+		       "[fe80::1]:9"), "endpoint IPv6 in brackets");
+}
+
 int main(void)
 {
 	char big[64];
+
+	test_u32_endpoint();
 
 	size_ok("4096", 4096);
 	size_ok("1", 1);

@@ -238,6 +238,40 @@ int parse_dev_name(const char *s, char *name, size_t namelen,
 	return 0;
 }
 
+int parse_u32(const char *s, uint32_t max, uint32_t *out, char *err,
+	      size_t errlen)
+{
+	uint64_t v = 0;
+	const char *p;
+
+	if (!s || !*s) {
+		snprintf(err, errlen, "empty number");
+		return -1;
+	}
+	for (p = s; *p; p++) {
+		if (!isdigit((unsigned char)*p)) {
+			snprintf(err, errlen, "'%s' is not a number", s);
+			return -1;
+		}
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > max) {
+			snprintf(err, errlen, "%s is out of range (0 to %" PRIu32 ")",
+				 s, max);
+			return -1;
+		}
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+const char *format_endpoint(const char *addr, uint16_t port, char *buf,
+			    size_t buflen)
+{
+	snprintf(buf, buflen, strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr,
+		 port);
+	return buf;
+}
+
 const char *format_size(uint64_t bytes, char *buf, size_t buflen)
 {
 	static const char units[] = "KMGTPE";

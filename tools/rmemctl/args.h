@@ -46,6 +46,21 @@ int parse_dev_name(const char *s, char *name, size_t namelen,
 		   char *err, size_t errlen);
 
 /*
+ * parse_u32 - a decimal number 0..@max, digits only (no sign, no hex).
+ * 0, or -1 with @err explaining why.
+ */
+int parse_u32(const char *s, uint32_t max, uint32_t *out, char *err,
+	      size_t errlen);
+
+/*
+ * format_endpoint - "10.0.0.1:7470", or "[fe80::1]:7470" for IPv6, as the
+ * operator writes a donor.  Returns @buf.
+ */
+#define ENDPOINT_MAX	(RMEM_ADDR_MAX + 8)
+const char *format_endpoint(const char *addr, uint16_t port, char *buf,
+			    size_t buflen);
+
+/*
  * format_size - bytes -> "128M", "1.5G", "512B" for tables.  Exact
  * multiples print without a fraction; others get one decimal, rounded
  * down so that a size is never overstated.

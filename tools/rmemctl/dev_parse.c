@@ -27,6 +27,8 @@ static struct nla_policy dev_policy[RMEM_ATTR_MAX + 1] = {
 	[RMEM_ATTR_CLIENT_ID]	= { .type = NLA_UNSPEC,
 				    .minlen = RMEM_CLIENT_ID_LEN,
 				    .maxlen = RMEM_CLIENT_ID_LEN },
+	[RMEM_ATTR_RESYNC_LEFT]	= { .type = NLA_U64 },
+	[RMEM_ATTR_REPLICAS]	= { .type = NLA_U32 },
 };
 
 static struct nla_policy donor_policy[RMEM_DONOR_ATTR_MAX + 1] = {
@@ -48,6 +50,7 @@ static struct nla_policy replica_policy[RMEM_REPLICA_ATTR_MAX + 1] = {
 	[RMEM_REPLICA_ATTR_SLAB_ID]	= { .type = NLA_U32 },
 	[RMEM_REPLICA_ATTR_GENERATION]	= { .type = NLA_U32 },
 	[RMEM_REPLICA_ATTR_STATE]	= { .type = NLA_U8 },
+	[RMEM_REPLICA_ATTR_STALE_PAGES]	= { .type = NLA_U32 },
 };
 
 static struct nla_policy stat_policy[RMEM_STAT_MAX + 1] = {
@@ -61,6 +64,9 @@ static struct nla_policy stat_policy[RMEM_STAT_MAX + 1] = {
 	[RMEM_STAT_TIMEOUTS]	= { .type = NLA_U64 },
 	[RMEM_STAT_CTRL_MSGS]	= { .type = NLA_U64 },
 	[RMEM_STAT_POLLED]	= { .type = NLA_U64 },
+	[RMEM_STAT_PARKED]	= { .type = NLA_U64 },
+	[RMEM_STAT_DEGRADED_WRITES] = { .type = NLA_U64 },
+	[RMEM_STAT_RESYNC_BYTES] = { .type = NLA_U64 },
 };
 
 static int bad(char *err, size_t errlen, const char *what)
@@ -141,19 +147,31 @@ static unsigned int count_nested(struct nlattr *nest, int type)
 	return n;
 }
 
+/* Replicas of every slab in SLABS: the size of the replica pool */
+static unsigned int count_replicas(struct nlattr *slabs)
+{
+	struct nlattr *slab, *a;
+	unsigned int n = 0;
+	int rem, rem2;
+
+	nla_for_each_nested(slab, slabs, rem) {
+		if (nla_type(slab) != RMEM_ATTR_SLAB)
+			continue;
+		nla_for_each_nested(a, slab, rem2)
+			if (nla_type(a) == RMEM_SLAB_ATTR_REPLICAS)
+				n += count_nested(a, RMEM_ATTR_REPLICA);
+	}
+	return n;
+}
+
+/* Fills @s->replicas (room for every replica of @nest) */
 static int parse_replicas(struct nlattr *nest, struct rmem_slab_info *s,
 			  char *err, size_t errlen)
 {
 	struct nlattr *tb[RMEM_REPLICA_ATTR_MAX + 1];
-	unsigned int n = count_nested(nest, RMEM_ATTR_REPLICA);
 	struct nlattr *pos;
 	int rem;
 
-	if (!n)
-		return 0;
-	s->replicas = calloc(n, sizeof(*s->replicas));
-	if (!s->replicas)
-		return -ENOMEM;
 	nla_for_each_nested(pos, nest, rem) {
 		struct rmem_replica_info *r = &s->replicas[s->nr_replicas];
 
@@ -172,25 +190,70 @@ static int parse_replicas(struct nlattr *nest, struct rmem_slab_info *s,
 				nla_get_u32(tb[RMEM_REPLICA_ATTR_GENERATION]);
 		if (tb[RMEM_REPLICA_ATTR_STATE])
 			r->state = nla_get_u8(tb[RMEM_REPLICA_ATTR_STATE]);
+		if (tb[RMEM_REPLICA_ATTR_STALE_PAGES]) {
+			r->have_stale_pages = true;
+			r->stale_pages =
+				nla_get_u32(tb[RMEM_REPLICA_ATTR_STALE_PAGES]);
+		}
 		s->nr_replicas++;
 	}
 	return 0;
 }
 
+/* realloc to at least @n elements of @size; the old contents may go */
+static int grow(void **p, unsigned int *cap, unsigned int n, size_t size)
+{
+	void *q;
+
+	if (n <= *cap)
+		return 0;
+	q = realloc(*p, (size_t)n * size);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* Room for @n slabs and @m replicas, from @store or freshly allocated */
+static int slab_room(struct rmem_dev_info *info, struct dev_info_store *store,
+		     unsigned int n, unsigned int m)
+{
+	if (store) {
+		if (grow((void **)&store->slabs, &store->slab_cap, n,
+			 sizeof(*store->slabs)) ||
+		    grow((void **)&store->replicas, &store->replica_cap, m,
+			 sizeof(*store->replicas)))
+			return -ENOMEM;
+		info->borrowed = true;
+		info->slabs = store->slabs;
+		info->replica_pool = store->replicas;
+		memset(info->slabs, 0, (size_t)n * sizeof(*info->slabs));
+		memset(info->replica_pool, 0, (size_t)m * sizeof(*info->replica_pool));
+		return 0;
+	}
+	info->slabs = calloc(n, sizeof(*info->slabs));
+	info->replica_pool = m ? calloc(m, sizeof(*info->replica_pool)) : NULL;
+	if (!info->slabs || (m && !info->replica_pool))
+		return -ENOMEM;
+	return 0;
+}
+
 static int parse_slabs(struct nlattr *nest, struct rmem_dev_info *info,
-		       char *err, size_t errlen)
+		       struct dev_info_store *store, char *err, size_t errlen)
 {
 	struct nlattr *tb[RMEM_SLAB_ATTR_MAX + 1];
 	unsigned int n = count_nested(nest, RMEM_ATTR_SLAB);
+	unsigned int m = count_replicas(nest), used = 0;
 	struct nlattr *pos;
 	int rem, ret;
 
 	info->have_slabs = true;
 	if (!n)
 		return 0;
-	info->slabs = calloc(n, sizeof(*info->slabs));
-	if (!info->slabs)
-		return -ENOMEM;
+	ret = slab_room(info, store, n, m);
+	if (ret)
+		return ret;
 	nla_for_each_nested(pos, nest, rem) {
 		struct rmem_slab_info *s = &info->slabs[info->nr_slabs];
 
@@ -202,7 +265,7 @@ static int parse_slabs(struct nlattr *nest, struct rmem_dev_info *info,
 			return bad(err, errlen, "slab without index or state");
 		s->index = nla_get_u32(tb[RMEM_SLAB_ATTR_INDEX]);
 		s->state = nla_get_u8(tb[RMEM_SLAB_ATTR_STATE]);
-		/* counted now so that dev_info_free() sees the replicas */
+		s->replicas = info->replica_pool + used;
 		info->nr_slabs++;
 		if (tb[RMEM_SLAB_ATTR_REPLICAS]) {
 			ret = parse_replicas(tb[RMEM_SLAB_ATTR_REPLICAS], s,
@@ -210,21 +273,17 @@ static int parse_slabs(struct nlattr *nest, struct rmem_dev_info *info,
 			if (ret)
 				return ret;
 		}
+		used += s->nr_replicas;
+		if (!s->nr_replicas)
+			s->replicas = NULL;
 	}
 	return 0;
 }
 
-int dev_info_parse(struct nlmsghdr *nlh, struct rmem_dev_info *info,
-		   char *err, size_t errlen)
+/* The scalar attributes of a device */
+static int parse_scalars(struct nlattr **tb, struct rmem_dev_info *info,
+			 char *err, size_t errlen)
 {
-	struct nlattr *tb[RMEM_ATTR_MAX + 1];
-	int ret;
-
-	memset(info, 0, sizeof(*info));
-	if (genlmsg_parse(nlh, 0, tb, RMEM_ATTR_MAX, dev_policy))
-		return bad(err, errlen, "device attributes");
-	if (!tb[RMEM_ATTR_DEV_NAME])
-		return bad(err, errlen, "device without a name");
 	nla_strlcpy(info->name, tb[RMEM_ATTR_DEV_NAME], sizeof(info->name));
 	if (tb[RMEM_ATTR_SIZE]) {
 		info->have_size = true;
@@ -249,13 +308,38 @@ int dev_info_parse(struct nlmsghdr *nlh, struct rmem_dev_info *info,
 		memcpy(info->client_id, nla_data(tb[RMEM_ATTR_CLIENT_ID]),
 		       RMEM_CLIENT_ID_LEN);
 	}
+	if (tb[RMEM_ATTR_REPLICAS]) {
+		info->have_replicas = true;
+		info->replicas = nla_get_u32(tb[RMEM_ATTR_REPLICAS]);
+	}
+	if (tb[RMEM_ATTR_RESYNC_LEFT]) {
+		info->have_resync_left = true;
+		info->resync_left = nla_get_u64(tb[RMEM_ATTR_RESYNC_LEFT]);
+	}
+	return 0;
+}
+
+static int parse_dev(struct nlmsghdr *nlh, struct rmem_dev_info *info,
+		     struct dev_info_store *store, char *err, size_t errlen)
+{
+	struct nlattr *tb[RMEM_ATTR_MAX + 1];
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	if (genlmsg_parse(nlh, 0, tb, RMEM_ATTR_MAX, dev_policy))
+		return bad(err, errlen, "device attributes");
+	if (!tb[RMEM_ATTR_DEV_NAME])
+		return bad(err, errlen, "device without a name");
+	ret = parse_scalars(tb, info, err, errlen);
+	if (ret)
+		return ret;
 	if (tb[RMEM_ATTR_DONORS]) {
 		ret = parse_donors(tb[RMEM_ATTR_DONORS], info, err, errlen);
 		if (ret)
 			goto out_free;
 	}
 	if (tb[RMEM_ATTR_SLABS]) {
-		ret = parse_slabs(tb[RMEM_ATTR_SLABS], info, err, errlen);
+		ret = parse_slabs(tb[RMEM_ATTR_SLABS], info, store, err, errlen);
 		if (ret)
 			goto out_free;
 	}
@@ -273,27 +357,71 @@ out_free:
 	return ret;
 }
 
+int dev_info_parse(struct nlmsghdr *nlh, struct rmem_dev_info *info,
+		   char *err, size_t errlen)
+{
+	return parse_dev(nlh, info, NULL, err, errlen);
+}
+
+int dev_info_parse_store(struct nlmsghdr *nlh, struct rmem_dev_info *info,
+			 struct dev_info_store *store, char *err, size_t errlen)
+{
+	return parse_dev(nlh, info, store, err, errlen);
+}
+
 void dev_info_free(struct rmem_dev_info *info)
 {
-	unsigned int i;
-
-	for (i = 0; i < info->nr_slabs; i++)
-		free(info->slabs[i].replicas);
-	free(info->slabs);
+	if (!info->borrowed) {
+		free(info->slabs);
+		free(info->replica_pool);
+	}
 	info->slabs = NULL;
+	info->replica_pool = NULL;
 	info->nr_slabs = 0;
+}
+
+void dev_info_store_free(struct dev_info_store *store)
+{
+	free(store->slabs);
+	free(store->replicas);
+	memset(store, 0, sizeof(*store));
+}
+
+uint64_t dev_info_slab_pages(const struct rmem_dev_info *info)
+{
+	return info->have_slab_size ? info->slab_size / RMEM_STALE_PAGE_SIZE : 0;
+}
+
+/* A replica the driver is still copying to (or will) */
+static bool replica_behind(const struct rmem_replica_info *r)
+{
+	return r->state == RMEM_REPLICA_STALE ||
+	       r->state == RMEM_REPLICA_RESYNCING;
 }
 
 void dev_info_slab_summary(const struct rmem_dev_info *info,
 			   struct slab_summary *sum)
 {
-	unsigned int i;
+	uint64_t pages = dev_info_slab_pages(info);
+	unsigned int i, j;
 
 	memset(sum, 0, sizeof(*sum));
 	for (i = 0; i < info->nr_slabs; i++) {
-		unsigned int st = info->slabs[i].state;
+		const struct rmem_slab_info *s = &info->slabs[i];
+		unsigned int st = s->state;
 
 		sum->total++;
-		sum->by_state[st <= RMEM_SLAB_FAILED ? st : 0]++;
+		sum->by_state[st <= RMEM_SLAB_RESYNCING ? st : 0]++;
+		for (j = 0; j < s->nr_replicas; j++) {
+			const struct rmem_replica_info *r = &s->replicas[j];
+
+			if (!replica_behind(r) || !pages)
+				continue;
+			sum->behind++;
+			sum->behind_pages += pages;
+			/* a driver's count above the slab's size is clamped */
+			sum->stale_pages += r->stale_pages < pages ?
+					    r->stale_pages : pages;
+		}
 	}
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "devinfo.h"
 #include "names.h"
 #include "print.h"
@@ -65,6 +66,49 @@ static void print_donor(const struct rmem_donor_info *d, unsigned int idx)
 	out_obj_end();
 }
 
+/* "ADDR:PORT", "[ADDR]:PORT" for IPv6, or "?" for an index out of range */
+static const char *donor_endpoint(const struct rmem_dev_info *info,
+				  uint32_t idx, char *buf, size_t len)
+{
+	const struct rmem_donor_info *d;
+
+	if (idx >= info->nr_donors) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	d = &info->donors[idx];
+	return format_endpoint(d->addr, d->port, buf, len);
+}
+
+static void print_replica(const struct rmem_dev_info *info,
+			  const struct rmem_replica_info *r, unsigned int slot)
+{
+	uint64_t pages = dev_info_slab_pages(info);
+	char buf[NAME_BUF_MAX], ep[ENDPOINT_MAX];
+
+	out_obj_begin(NULL);
+	out_text("        replica %u:", slot);
+	/* "donor" stays the index into "donors": scripts follow it there */
+	out_u64("donor", " donor %" PRIu64, r->donor);
+	donor_endpoint(info, r->donor, ep, sizeof(ep));
+	out_str("donor_addr", " (%s)", ep);
+	out_u64("slab_id", " slab-id %" PRIu64, r->slab_id);
+	out_u64("generation", " gen %" PRIu64, r->generation);
+	if (r->state)
+		out_str("state", " %s", replica_state_name(r->state, buf));
+	if (r->have_stale_pages) {
+		out_u64("stale_pages", " stale-pages %" PRIu64, r->stale_pages);
+		/* progress only means something while it is being caught up */
+		if (pages && r->stale_pages <= pages &&
+		    (r->state == RMEM_REPLICA_STALE ||
+		     r->state == RMEM_REPLICA_RESYNCING))
+			out_text(" (%" PRIu64 "%% synced)",
+				 100 * (pages - r->stale_pages) / pages);
+	}
+	out_text("\n");
+	out_obj_end();
+}
+
 static void print_slab(const struct rmem_dev_info *info,
 		       const struct rmem_slab_info *s)
 {
@@ -73,29 +117,33 @@ static void print_slab(const struct rmem_dev_info *info,
 
 	out_obj_begin(NULL);
 	out_u64("index", "      slab %" PRIu64 ":", s->index);
-	out_str("state", " %s", slab_state_name(s->state, buf));
+	out_str("state", " %s\n", slab_state_name(s->state, buf));
 	out_arr_begin("replicas");
-	for (i = 0; i < s->nr_replicas; i++) {
-		const struct rmem_replica_info *r = &s->replicas[i];
-
-		out_obj_begin(NULL);
-		out_u64("donor", "  donor %" PRIu64, r->donor);
-		if (r->donor < info->nr_donors) {
-			const struct rmem_donor_info *d =
-				&info->donors[r->donor];
-
-			out_text(is_v6(d->addr) ? " ([%s]:%u)" : " (%s:%u)",
-				 d->addr, d->port);
-		}
-		out_u64("slab_id", " slab-id %" PRIu64, r->slab_id);
-		out_u64("generation", " gen %" PRIu64, r->generation);
-		if (r->state)
-			out_str("state", " %s", slab_state_name(r->state, buf));
-		out_obj_end();
-	}
+	for (i = 0; i < s->nr_replicas; i++)
+		print_replica(info, &s->replicas[i], i);
 	out_arr_end();
-	out_text("\n");
 	out_obj_end();
+}
+
+/*
+ * " behind 2 (37% synced, 96M left)": replicas not in sync yet and how
+ * far they have come.  In JSON "resync_left" is the device-wide byte
+ * count (the driver's RESYNC_LEFT when it sends one).
+ */
+static void print_resync(const struct rmem_dev_info *info,
+			 const struct slab_summary *sum)
+{
+	uint64_t left, pct;
+
+	if (!sum->behind)
+		return;
+	pct = 100 * (sum->behind_pages - sum->stale_pages) / sum->behind_pages;
+	/* the driver's own count when it sends one, else from stale pages */
+	left = info->have_resync_left ? info->resync_left :
+	       sum->stale_pages * RMEM_STALE_PAGE_SIZE;
+	out_u64("behind", " behind %" PRIu64, sum->behind);
+	out_u64("resync_percent", " (%" PRIu64 "%% synced", pct);
+	out_size("resync_left", ", %s left)", left);
 }
 
 static void print_slab_summary(const struct rmem_dev_info *info)
@@ -107,7 +155,8 @@ static void print_slab_summary(const struct rmem_dev_info *info)
 	dev_info_slab_summary(info, &sum);
 	out_obj_begin("slab_summary");
 	out_u64("total", "    slabs %" PRIu64 ":", sum.total);
-	for (st = RMEM_SLAB_LIVE; st <= RMEM_SLAB_FAILED; st++) {
+	/* enum order: "live N reconnecting N failed N" stays a prefix */
+	for (st = RMEM_SLAB_LIVE; st <= RMEM_SLAB_RESYNCING; st++) {
 		char fmt[40];
 		const char *name = slab_state_name(st, buf);
 
@@ -116,6 +165,7 @@ static void print_slab_summary(const struct rmem_dev_info *info)
 	}
 	if (sum.by_state[0])
 		out_u64("unknown", " unknown %" PRIu64, sum.by_state[0]);
+	print_resync(info, &sum);
 	out_text("\n");
 	out_obj_end();
 }
@@ -138,6 +188,8 @@ void dev_info_print(const struct rmem_dev_info *info, bool verbose)
 		out_size("slab_size", " slab-size %s", info->slab_size);
 	if (info->have_openers)
 		out_u64("openers", " openers %" PRIu64, info->openers);
+	if (info->have_replicas)
+		out_u64("replicas", " replicas %" PRIu64, info->replicas);
 	if (info->have_client_id) {
 		char hex[2 * RMEM_CLIENT_ID_LEN + 1];
 

@@ -17,6 +17,7 @@ static struct nla_policy event_policy[RMEM_ATTR_MAX + 1] = {
 	[RMEM_ATTR_EVENT]	= { .type = NLA_U8 },
 	[RMEM_ATTR_DONOR_INDEX]	= { .type = NLA_U32 },
 	[RMEM_ATTR_SLAB_INDEX]	= { .type = NLA_U32 },
+	[RMEM_ATTR_REPLICA_INDEX] = { .type = NLA_U32 },
 };
 
 int event_parse(struct nlmsghdr *nlh, struct rmem_event_info *ev,
@@ -40,6 +41,10 @@ int event_parse(struct nlmsghdr *nlh, struct rmem_event_info *ev,
 	if (tb[RMEM_ATTR_SLAB_INDEX]) {
 		ev->have_slab = true;
 		ev->slab = nla_get_u32(tb[RMEM_ATTR_SLAB_INDEX]);
+	}
+	if (tb[RMEM_ATTR_REPLICA_INDEX]) {
+		ev->have_replica = true;
+		ev->replica = nla_get_u32(tb[RMEM_ATTR_REPLICA_INDEX]);
 	}
 	return 0;
 }
@@ -67,6 +72,8 @@ int event_print(const struct rmem_event_info *ev, const struct timespec *ts)
 		out_u64("donor", " donor %" PRIu64, ev->donor);
 	if (ev->have_slab)
 		out_u64("slab", " slab %" PRIu64, ev->slab);
+	if (ev->have_replica)
+		out_u64("replica", " replica %" PRIu64, ev->replica);
 	out_text("\n");
 	return out_end();
 }

@@ -15,9 +15,10 @@
 struct rmem_event_info {
 	char dev[RMEM_NAME_MAX];	/* "" if the event named no device */
 	uint8_t event;			/* enum rmem_event */
-	bool have_donor, have_slab;
+	bool have_donor, have_slab, have_replica;
 	uint32_t donor;
 	uint32_t slab;
+	uint32_t replica;		/* replica slot in the slab */
 };
 
 /* Returns 0, or -EPROTO with @err explaining */
@@ -25,7 +26,7 @@ int event_parse(struct nlmsghdr *nlh, struct rmem_event_info *ev,
 		char *err, size_t errlen);
 
 /*
- * One record: "TIME DEVICE EVENT [donor N] [slab N]" or a JSON object,
+ * One record: "TIME DEVICE EVENT [donor N] [slab N] [replica N]" or a JSON object,
  * flushed at once.  Returns -1 if it could not be written.
  */
 int event_print(const struct rmem_event_info *ev, const struct timespec *ts);

@@ -34,6 +34,16 @@ static const char *const slab_states[] = {
 	[RMEM_SLAB_LIVE]		= "live",
 	[RMEM_SLAB_RECONNECTING]	= "reconnecting",
 	[RMEM_SLAB_FAILED]		= "failed",
+	[RMEM_SLAB_DEGRADED]		= "degraded",
+	[RMEM_SLAB_RESYNCING]		= "resyncing",
+};
+
+static const char *const replica_states[] = {
+	[RMEM_REPLICA_IN_SYNC]		= "in-sync",
+	[RMEM_REPLICA_RECONNECTING]	= "reconnecting",
+	[RMEM_REPLICA_LOST]		= "lost",
+	[RMEM_REPLICA_STALE]		= "stale",
+	[RMEM_REPLICA_RESYNCING]	= "resyncing",
 };
 
 static const char *const events[] = {
@@ -42,6 +52,11 @@ static const char *const events[] = {
 	[RMEM_EVENT_SLAB_FAILED]	= "slab-failed",
 	[RMEM_EVENT_DEV_ADDED]		= "dev-added",
 	[RMEM_EVENT_DEV_REMOVED]	= "dev-removed",
+	[RMEM_EVENT_REPLICA_LOST]	= "replica-lost",
+	[RMEM_EVENT_REPLICA_STALE]	= "replica-stale",
+	[RMEM_EVENT_RESYNC_STARTED]	= "resync-started",
+	[RMEM_EVENT_RESYNC_DONE]	= "resync-done",
+	[RMEM_EVENT_REPLICA_REPLACED]	= "replica-replaced",
 };
 
 const char *dev_state_name(unsigned int v, char *buf)
@@ -57,6 +72,11 @@ const char *donor_state_name(unsigned int v, char *buf)
 const char *slab_state_name(unsigned int v, char *buf)
 {
 	return lookup(slab_states, ARRAY_SIZE(slab_states), v, buf);
+}
+
+const char *replica_state_name(unsigned int v, char *buf)
+{
+	return lookup(replica_states, ARRAY_SIZE(replica_states), v, buf);
 }
 
 const char *event_name(unsigned int v, char *buf)
@@ -78,6 +98,9 @@ static const struct {
 	[RMEM_STAT_TIMEOUTS]	= { "timeouts", "timeouts" },
 	[RMEM_STAT_CTRL_MSGS]	= { "ctrl_msgs", "ctrl-msgs" },
 	[RMEM_STAT_POLLED]	= { "polled", "polled" },
+	[RMEM_STAT_PARKED]	= { "parked", "parked" },
+	[RMEM_STAT_DEGRADED_WRITES] = { "degraded_writes", "degraded-writes" },
+	[RMEM_STAT_RESYNC_BYTES] = { "resync_bytes", "resync-bytes" },
 };
 
 const char *stat_key(unsigned int stat)

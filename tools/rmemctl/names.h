@@ -14,6 +14,7 @@
 const char *dev_state_name(unsigned int v, char *buf);
 const char *donor_state_name(unsigned int v, char *buf);
 const char *slab_state_name(unsigned int v, char *buf);
+const char *replica_state_name(unsigned int v, char *buf);
 const char *event_name(unsigned int v, char *buf);
 
 /* JSON key and text label of RMEM_STAT_* @stat, NULL if not a counter */
