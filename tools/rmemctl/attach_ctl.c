@@ -141,15 +141,7 @@ static int dev_add(const struct alloc *a, uint64_t size, const char *name,
 	ret = rmem_nl_request(&nl, msg, add_reply, info, &e);
 	rmem_nl_close(&nl);
 	if (ret) {
-		if (e.from_kernel && e.err == EOPNOTSUPP && a->replicas > 1) {
-			fprintf(stderr, "rmemctl: attach: the driver does not support %u replicas per slab yet (only 1): use --replicas 1\n",
-				a->replicas);
-			if (e.extack[0])
-				fprintf(stderr, "rmemctl: attach: kernel says: %s\n",
-					e.extack);
-		} else {
-			dev_error("attach", &e, name[0] ? name : NULL, size);
-		}
+		dev_error("attach", &e, name[0] ? name : NULL, size);
 		return -1;
 	}
 	if (!info->name[0]) {
@@ -222,6 +214,9 @@ int attach_via_controller(uint64_t size, unsigned int replicas,
 		goto out_alloc;
 	}
 
+	/* asked for or the cluster's default: either way one copy */
+	if (a.replicas == 1)
+		attach_warn_single(replicas == 1);
 	switch (dev_add(&a, size, name, &info)) {
 	case 0:
 		ret = attach_print(&info);

@@ -7,6 +7,7 @@
 #ifndef RMEMCTL_ATTACH_CTL_H
 #define RMEMCTL_ATTACH_CTL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "devinfo.h"
@@ -28,6 +29,8 @@ int attach_via_controller(uint64_t size, unsigned int replicas,
  */
 int detach_release(const char *name, const uint8_t *client_id);
 
+/* dev.c: the warning for a device with one replica per slab */
+void attach_warn_single(bool asked);
 /* dev.c: the DEV_ADD result as `attach` prints it */
 int attach_print(const struct rmem_dev_info *info);
 /* dev.c: the driver's errno in the operator's words */

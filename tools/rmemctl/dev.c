@@ -93,15 +93,16 @@ void dev_error(const char *cmd, const struct rmem_nl_error *e,
 static const char attach_help[] =
 	"Usage: rmemctl attach --size SIZE [--replicas R] [--name NAME]\n"
 	"       rmemctl attach --donor ADDR[:PORT] [--donor ...] --size SIZE\n"
-	"                      [--slab-size SIZE] [--name NAME]\n"
+	"                      [--replicas R] [--slab-size SIZE] [--name NAME]\n"
 	"\n"
 	"Create a block device backed by memory the donors lend.  Without\n"
 	"--donor, the controller of the cluster config (rmemctl --config,\n"
 	"$RMEM_CONFIG or /etc/rmem/rmem.conf) places the slabs and grants them.\n"
 	"  -d, --donor ADDR[:PORT]  donor address: IPv4:PORT or [IPv6]:PORT;\n"
 	"                           the port defaults to 7470 (up to 16 donors)\n"
-	"  -r, --replicas R         copies of each slab (controller only; 1..3,\n"
-	"                           default the cluster's)\n"
+	"  -r, --replicas R         copies of each slab, 1..3, each on another\n"
+	"                           donor; default 2 with two or more --donor,\n"
+	"                           1 with one, the cluster's without --donor\n"
 	"  -s, --size SIZE          device size: bytes or K, M, G, T (binary)\n"
 	"  -S, --slab-size SIZE     slab size to ask for (default: the donors')\n"
 	"  -n, --name NAME          device name (default: next free rmemN)\n"
@@ -112,9 +113,17 @@ struct attach_args {
 	unsigned int nr_donors;
 	uint64_t size;
 	uint64_t slab_size;
-	unsigned int replicas;		/* 0: the cluster's default */
+	unsigned int replicas;		/* 0: the default (see attach_help) */
 	char name[RMEM_NAME_MAX];
 };
+
+/* One replica per slab: a lost donor takes the data of its slabs along */
+void attach_warn_single(bool asked)
+{
+	fprintf(stderr, "rmemctl: warning: %s: a lost donor loses the data of its slabs; use %s for redundancy\n",
+		asked ? "--replicas 1" : "1 replica per slab (the cluster's default)",
+		asked ? "2" : "--replicas 2");
+}
 
 static int attach_put(struct nl_msg *msg, const struct attach_args *a)
 {
@@ -122,6 +131,12 @@ static int attach_put(struct nl_msg *msg, const struct attach_args *a)
 	unsigned int i;
 
 	if (nla_put_u64(msg, RMEM_ATTR_SIZE, a->size))
+		return -1;
+	/*
+	 * 1 is the driver's default: leaving it out keeps one-replica
+	 * devices attachable by a driver older than RMEM_ATTR_REPLICAS.
+	 */
+	if (a->replicas > 1 && nla_put_u32(msg, RMEM_ATTR_REPLICAS, a->replicas))
 		return -1;
 	if (a->slab_size && nla_put_u64(msg, RMEM_ATTR_SLAB_SIZE, a->slab_size))
 		return -1;
@@ -226,9 +241,11 @@ static int attach_parse_args(int argc, char **argv, struct attach_args *a)
 	if (optind < argc)
 		return usage_error("attach", "unexpected argument '%s'",
 				   argv[optind]);
-	if (a->nr_donors && a->replicas)
+	/* each replica of a slab lives on another donor */
+	if (a->nr_donors && a->replicas > a->nr_donors)
 		return usage_error("attach",
-				   "--replicas needs the controller (no --donor)");
+				   "--replicas %u needs at least %u --donor (%u given)",
+				   a->replicas, a->replicas, a->nr_donors);
 	/* no donors named and no cluster to ask: nothing can back the device */
 	if (!a->nr_donors && !opts.config && !getenv("RMEM_CONFIG") &&
 	    access(RMEM_CONFIG_DEFAULT_PATH, F_OK) != 0)
@@ -271,6 +288,14 @@ int cmd_attach(int argc, char **argv)
 	out_init(stdout, opts.json, opts.pretty);
 	if (!a.nr_donors)
 		return attach_via_controller(a.size, a.replicas, a.name);
+	/*
+	 * Asked for, the warning is due; one donor and no --replicas has no
+	 * other choice, and its output stays what scripts expect.
+	 */
+	if (a.replicas == 1)
+		attach_warn_single(true);
+	if (!a.replicas)
+		a.replicas = a.nr_donors >= 2 ? 2 : 1;
 
 	if (rmem_nl_open(&nl))
 		return EXIT_FAIL;
@@ -311,6 +336,8 @@ int attach_print(const struct rmem_dev_info *info)
 		out_size("size", NULL, info->size);
 	if (info->have_slab_size)
 		out_size("slab_size", NULL, info->slab_size);
+	if (info->have_replicas)
+		out_u64("replicas", NULL, info->replicas);
 	if (info->have_client_id) {
 		for (i = 0; i < RMEM_CLIENT_ID_LEN; i++)
 			snprintf(hex + 2 * i, 3, "%02x", info->client_id[i]);
@@ -452,8 +479,11 @@ int dev_get_one(const char *cmd, const char *name, struct rmem_dev_info *info)
 static const char status_help[] =
 	"Usage: rmemctl [-j] status [-v] [NAME]\n"
 	"\n"
-	"Show every device, or only NAME: state, size, donors, slabs and\n"
-	"counters.  -v lists each slab and its replicas; -j prints JSON\n"
+	"Show every device, or only NAME: state, size, replicas per slab,\n"
+	"donors, slabs by state (live, reconnecting, failed, degraded,\n"
+	"resyncing) with resync progress, and counters.  -v lists each slab\n"
+	"and each replica: donor, slab id, generation, state (in-sync,\n"
+	"reconnecting, lost, stale, resyncing), stale pages.  -j prints JSON\n"
 	"(an object with a \"devices\" array, every slab included; sizes in\n"
 	"bytes).\n";
 
