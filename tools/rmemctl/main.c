@@ -26,6 +26,7 @@ static const struct rmemctl_cmd commands[] = {
 	{ "status",  cmd_status,  "show devices, donors, slabs and counters" },
 	{ "monitor", cmd_monitor, "print driver events as they happen" },
 	{ "replace", cmd_replace, "put one replica of a slab on another donor" },
+	{ "agent",   cmd_agent,   "re-protect lost replicas by itself (rmem-agent.service)" },
 	{ "donors",  cmd_donors,  "list the cluster's donors (controller)" },
 	{ "slabs",   cmd_slabs,   "list which client holds which slabs where (controller)" },
 	{ "donate",  cmd_donate,  "lend SIZE more of this host's RAM (starts rmem-donord)" },

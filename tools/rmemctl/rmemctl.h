@@ -39,6 +39,7 @@ int cmd_slabs(int argc, char **argv);
 int cmd_donate(int argc, char **argv);
 int cmd_undonate(int argc, char **argv);
 int cmd_replace(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 /* cluster.c: the cluster section of `status` when a controller is configured */
 void status_cluster_print(void);
