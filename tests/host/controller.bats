@@ -5,6 +5,9 @@
 # Needs: bats, curl, jq, python3, sqlite3.  The binary is
 # $RMEM_CONTROLLERD, else server/controller/rmem-controllerd of this tree.
 
+# `run !` (a command that must fail, checked where `! cmd` is not).
+bats_require_minimum_version 1.5.0
+
 TOKEN=test-token-6f1c0b2e9a7d4c35
 CLIENT=00112233445566778899aabbccddeeff
 MIB=1048576
@@ -111,7 +114,8 @@ register() {	# register ADDR INSTANCE TOTAL [ZONE] -> prints donor id
 	start_ctl
 	d1=$(register 10.77.0.2:7470 1111 8 rack1)
 	d2=$(register 10.77.0.3:7470 2222 8 rack2)
-	[ "$d1" = 1 ] && [ "$d2" = 2 ]
+	[ "$d1" = 1 ]
+	[ "$d2" = 2 ]
 
 	# Same donor run again: same id, 200, nothing lost.
 	expect 200 POST /v1/donors \
@@ -144,7 +148,8 @@ assert n == 6, n
 	expect 200 GET "/v1/allocations?client_id=$CLIENT"
 	[ "$(jq '.allocations | length' <<<"$body")" = 1 ]
 	expect 200 GET /v1/status
-	[ "$(jq .slabs.used <<<"$body")" = 6 ] && [ "$(jq .slabs.free <<<"$body")" = 10 ]
+	[ "$(jq .slabs.used <<<"$body")" = 6 ]
+	[ "$(jq .slabs.free <<<"$body")" = 10 ]
 	[ "$(jq .clients <<<"$body")" = 1 ]
 
 	run curl -s "$URL/metrics"
@@ -155,7 +160,8 @@ assert n == 6, n
 	expect 200 DELETE "/v1/allocations/$id"
 	expect 404 DELETE "/v1/allocations/$id"
 	expect 200 GET /v1/status
-	[ "$(jq .slabs.used <<<"$body")" = 0 ] && [ "$(jq .slabs.free <<<"$body")" = 16 ]
+	[ "$(jq .slabs.used <<<"$body")" = 0 ]
+	[ "$(jq .slabs.free <<<"$body")" = 16 ]
 
 	# Released slabs are reusable: the whole cluster can be taken again.
 	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$((16 * MIB))}"
@@ -269,7 +275,8 @@ assert n == 6, n
 		"{\"addr\":\"10.77.0.2:7470\",\"instance_id\":100,\"slab_size\":$MIB,\"total_slabs\":6,\"zone\":\"elsewhere\"}"
 	expect 200 POST /v1/donors \
 		"{\"addr\":\"10.77.0.2:7470\",\"instance_id\":101,\"slab_size\":$MIB,\"total_slabs\":6}"
-	[ "$(jq .id <<<"$body")" = "$d" ] && [ "$(jq .lost_slabs <<<"$body")" = 3 ]
+	[ "$(jq .id <<<"$body")" = "$d" ]
+	[ "$(jq .lost_slabs <<<"$body")" = 3 ]
 	expect 200 GET "/v1/allocations/$id"
 	[ "$(jq -r '[.slabs[].replicas[].state] | unique | join(",")' <<<"$body")" = lost ]
 	[ "$(jq '[.slabs[].replicas[] | select(has("grant"))] | length' <<<"$body")" = 0 ]
@@ -303,7 +310,8 @@ assert n == 6, n
 	# Grown to 4: two new slabs (ids 2 and 3) are offered.
 	expect 200 POST "/v1/donors/$d/heartbeat" '{"free_slabs":2,"total_slabs":4,"instance_id":500}'
 	expect 200 GET "/v1/donors/$d"
-	[ "$(jq .total_slabs <<<"$body")" = 4 ] && [ "$(jq .used_slabs <<<"$body")" = 2 ]
+	[ "$(jq .total_slabs <<<"$body")" = 4 ]
+	[ "$(jq .used_slabs <<<"$body")" = 2 ]
 	expect 201 POST /v1/allocations "{\"client_id\":\"$CLIENT\",\"bytes\":$MIB}"
 	a2=$(jq .id <<<"$body")
 	[ "$(jq '.slabs[0].replicas[0].slab_id' <<<"$body")" = 2 ]
@@ -328,11 +336,13 @@ assert n == 6, n
 	stop_ctl
 	start_ctl
 	expect 200 GET "/v1/donors/$d"
-	[ "$(jq .total_slabs <<<"$body")" = 2 ] && [ "$(jq .used_slabs <<<"$body")" = 2 ]
+	[ "$(jq .total_slabs <<<"$body")" = 2 ]
+	[ "$(jq .used_slabs <<<"$body")" = 2 ]
 	# A re-registration of the same run with a new capacity is a resize too.
 	expect 200 POST /v1/donors \
 		"{\"addr\":\"10.77.0.2:7470\",\"instance_id\":500,\"slab_size\":$MIB,\"total_slabs\":3}"
-	[ "$(jq .id <<<"$body")" = "$d" ] && [ "$(jq .lost_slabs <<<"$body")" = 0 ]
+	[ "$(jq .id <<<"$body")" = "$d" ]
+	[ "$(jq .lost_slabs <<<"$body")" = 0 ]
 	expect 200 GET "/v1/donors/$d"
 	[ "$(jq .total_slabs <<<"$body")" = 3 ]
 	expect 200 DELETE "/v1/allocations/$a1"
@@ -367,7 +377,7 @@ assert n == 6, n
 				k=$((RANDOM % ${#ids[@]}))
 				victim=${ids[$k]}
 				echo "P R $victim" >> "$journal"
-				out=$(curl -s -X DELETE -H "Authorization: Bearer $TOKEN" -w '\n%{http_code}' "$URL/v1/allocations/$victim") || break
+				out=$(curl -s -X DELETE -H "Authorization: Bearer $TOKEN" -w '\n%{http_code}' "$URL/v1/allocations/$victim") || { echo "K" >> "$journal"; break; }
 				[ "${out##*$'\n'}" = 200 ] || { echo "X $out" >> "$journal"; break; }
 				echo "R $victim" >> "$journal"
 				unset "ids[$k]"; ids=("${ids[@]}")
@@ -375,14 +385,13 @@ assert n == 6, n
 				echo "P A" >> "$journal"
 				out=$(curl -s -H "Authorization: Bearer $TOKEN" -w '\n%{http_code}' \
 					-d "{\"client_id\":\"$CLIENT\",\"bytes\":$(( (RANDOM % 3 + 1) * MIB ))}" \
-					"$URL/v1/allocations") || break
+					"$URL/v1/allocations") || { echo "K" >> "$journal"; break; }
 				[ "${out##*$'\n'}" = 201 ] || { echo "X $out" >> "$journal"; break; }
 				body=${out%$'\n'*}
 				echo "A $(jq -c '[.id, [.slabs[].replicas[] | "\(.donor_id):\(.slab_id)"]]' <<<"$body")" >> "$journal"
 				ids+=("$(jq .id <<<"$body")")
 			fi
 		done
-		echo "END" >> "$journal"
 	) &
 	burst=$!
 	# Kill once the burst is well under way.
@@ -397,8 +406,9 @@ assert n == 6, n
 	acked=$(grep -c '^[AR] ' "$journal")
 	echo "acknowledged before the kill: $acked" >&3 || true
 	(( acked >= 30 ))
-	! grep -q '^X ' "$journal"
-	! grep -q '^END' "$journal"	# the kill really came mid-burst
+	run ! grep -q '^X ' "$journal"
+	# The kill really came mid-burst: a request found the controller gone.
+	grep -q '^K$' "$journal"
 
 	start_ctl
 	expect 200 GET /v1/allocations
@@ -455,7 +465,8 @@ EOF
 	grep -q "signal 15: shutting down" "$DIR/log"
 	start_ctl
 	expect 200 GET /v1/status
-	[ "$(jq .allocations <<<"$body")" = 1 ] && [ "$(jq .slabs.used <<<"$body")" = 1 ]
+	[ "$(jq .allocations <<<"$body")" = 1 ]
+	[ "$(jq .slabs.used <<<"$body")" = 1 ]
 }
 
 # metric NAME: the value of one sample of /metrics.
