@@ -156,6 +156,14 @@ static void test_collect(void)
 	slab2(&d, 0, 0, LOST, 1, LOST);
 	missed = agent_collect(&d, acts, 8, &n);
 	tap_ok(n == 0 && missed == 0, "collect: a failed slab is skipped");
+	slab2(&d, 0, 0, LOST, 1, RMEM_REPLICA_RECONNECTING);
+	missed = agent_collect(&d, acts, 8, &n);
+	tap_ok(n == 0 && missed == 0,
+	       "collect: a slab whose only copy is reconnecting waits");
+	slab2(&d, 0, 0, LOST, 1, STALE);
+	missed = agent_collect(&d, acts, 8, &n);
+	tap_ok(n == 0 && missed == 0,
+	       "collect: a slab whose only other copy is stale waits");
 
 	/* two lost slots of a 3-replica slab never share a donor */
 	dev_init(&d, 6);

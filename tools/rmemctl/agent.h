@@ -68,7 +68,8 @@ int agent_pick_donor(const struct rmem_dev_info *info,
  * (room for @max; *@n of them used).  Picks made for earlier actions
  * count as load and as taken donors of their slab, so the replacements
  * of one dead donor spread out and never share a slab's donor.  Skips a
- * device being deleted and FAILED slabs (no copy left to resync from).
+ * device being deleted and slabs without an in-sync replica (nothing to
+ * resync from: failed, or waiting for a reconnecting donor).
  * Returns how many LOST replicas did not fit.
  */
 unsigned int agent_collect(const struct rmem_dev_info *info,

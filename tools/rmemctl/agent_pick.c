@@ -57,6 +57,16 @@ int agent_pick_donor(const struct rmem_dev_info *info,
 	return best;
 }
 
+static bool has_in_sync(const struct rmem_slab_info *s)
+{
+	unsigned int j;
+
+	for (j = 0; j < s->nr_replicas; j++)
+		if (s->replicas[j].state == RMEM_REPLICA_IN_SYNC)
+			return true;
+	return false;
+}
+
 static void fill_action(const struct rmem_dev_info *info,
 			const struct rmem_slab_info *s, unsigned int slot,
 			struct agent_action *a)
@@ -133,9 +143,13 @@ unsigned int agent_collect(const struct rmem_dev_info *info,
 	for (i = 0; i < info->nr_slabs; i++) {
 		struct rmem_slab_info s = info->slabs[i];
 
-		/* nothing left to copy from; and no more slots than the UAPI's */
-		if (s.state == RMEM_SLAB_FAILED ||
-		    s.nr_replicas > RMEM_MAX_REPLICAS)
+		/*
+		 * The driver copies a new replica from an in-sync one and
+		 * refuses a replacement without (ENODATA): wait until one is
+		 * back rather than ask for a slab every scan.  No more slots
+		 * than the UAPI's either.
+		 */
+		if (!has_in_sync(&s) || s.nr_replicas > RMEM_MAX_REPLICAS)
 			continue;
 		memcpy(reps, s.replicas, s.nr_replicas * sizeof(*reps));
 		s.replicas = reps;

@@ -231,7 +231,13 @@ static void replace_error(const struct rmem_nl_error *e, const char *dev)
 			meaning = "the new donor already holds a replica of this slab";
 			break;
 		case EBUSY:
-			meaning = "the replica is not lost, or is being replaced already";
+			meaning = "only a lost replica can be replaced";
+			break;
+		case ENODATA:
+			meaning = "the slab has no in-sync replica left to copy from";
+			break;
+		case EHOSTDOWN:
+			meaning = "the new donor is not connected";
 			break;
 		}
 	}
