@@ -18,7 +18,8 @@
 
 /* 64M slabs: 16384 pages; 4096 stale is 75% synced */
 static struct rmem_replica_info replicas0[] = {
-	{ .donor = 0, .slab_id = 3, .generation = 7, .state = RMEM_REPLICA_IN_SYNC },
+	{ .donor = 0, .slab_id = 3, .generation = 7, .state = RMEM_REPLICA_IN_SYNC,
+	  .have_stale_pages = true, .stale_pages = 0 },
 	{ .donor = 1, .slab_id = 0, .generation = 1, .state = RMEM_REPLICA_STALE,
 	  .have_stale_pages = true, .stale_pages = 4096 },
 };
@@ -220,7 +221,8 @@ static void test_json(void)
 	want_u64(root, "devices.0.slabs.0.replicas.0.generation", 7);
 	want_str(root, "devices.0.slabs.0.replicas.0.state", "in-sync");
 	want_str(root, "devices.0.slabs.0.replicas.0.donor_addr", "10.77.0.1:7470");
-	want_absent(root, "devices.0.slabs.0.replicas.0.stale_pages");
+	want_u64(root, "devices.0.slabs.0.replicas.0.stale_pages", 0);
+	want_absent(root, "devices.0.slabs.3.replicas.0.stale_pages");
 	want_u64(root, "devices.0.slabs.0.replicas.1.donor", 1);
 	want_str(root, "devices.0.slabs.0.replicas.1.donor_addr", "[fe80::2]:7471");
 	want_str(root, "devices.0.slabs.0.replicas.1.state", "stale");

@@ -97,11 +97,14 @@ static void print_replica(const struct rmem_dev_info *info,
 	if (r->state)
 		out_str("state", " %s", replica_state_name(r->state, buf));
 	if (r->have_stale_pages) {
-		out_u64("stale_pages", " stale-pages %" PRIu64, r->stale_pages);
+		bool behind = r->state == RMEM_REPLICA_STALE ||
+			      r->state == RMEM_REPLICA_RESYNCING;
+
+		/* text shows it when it says something: JSON always */
+		out_u64("stale_pages", behind || r->stale_pages ?
+			" stale-pages %" PRIu64 : NULL, r->stale_pages);
 		/* progress only means something while it is being caught up */
-		if (pages && r->stale_pages <= pages &&
-		    (r->state == RMEM_REPLICA_STALE ||
-		     r->state == RMEM_REPLICA_RESYNCING))
+		if (behind && pages && r->stale_pages <= pages)
 			out_text(" (%" PRIu64 "%% synced)",
 				 100 * (pages - r->stale_pages) / pages);
 	}
