@@ -3,9 +3,9 @@
  * One donor of a device: its CTRL and DATA connections, slab requests,
  * keep-alive, and what happens when it goes away: recovery (stop posting,
  * drain) and background reconnect (same donor instance: re-attach every
- * slab for fresh rkeys; new instance or nothing listening: its replicas
- * are lost; unreachable for donor_timeout: replicas that have another
- * copy are given up so they can be replaced).
+ * slab for fresh rkeys; new instance: its replicas are lost; unreachable
+ * for donor_timeout: replicas that have another copy are given up so they
+ * can be replaced).
  */
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -318,9 +318,9 @@ static int rmem_donor_attach_all(struct rmem_donor *d)
 }
 
 /*
- * One reconnect attempt, under d->lock.  0: LIVE again.  -ECONNREFUSED
- * or -ESTALE: its memory is gone (nothing listens: the process died; a
- * new instance id: it restarted).  Anything else: try again later.
+ * One reconnect attempt, under d->lock.  0: LIVE again.  -ESTALE: a new
+ * instance id, it restarted and its memory is gone.  Anything else: try
+ * again later.
  */
 static int rmem_donor_reconnect(struct rmem_donor *d)
 {
@@ -366,10 +366,14 @@ static void rmem_donor_reconnect_work(struct work_struct *work)
 	}
 	ret = rmem_donor_reconnect(d);
 	if (ret) {
-		pr_debug("rmem: %s: reconnect to %s failed: %d\n",
+		pr_info_ratelimited("rmem: %s: reconnect to %s failed: %d\n",
 			 d->dev->name, d->addr_str, ret);
 		rmem_donor_teardown(d);
-		gone = ret == -ECONNREFUSED || ret == -ESTALE;
+		/*
+		 * Only a new instance proves its memory gone: a listener
+		 * that refuses may be one that a link outage broke.
+		 */
+		gone = ret == -ESTALE;
 		overdue = time_after(jiffies, d->lost_at +
 				     rmem_donor_timeout * HZ);
 		if (gone)

@@ -7,7 +7,6 @@
  */
 #include <linux/inet.h>
 #include <linux/sched/mm.h>
-#include <rdma/ib_cm.h>
 #include <linux/slab.h>
 
 #include "rmem.h"
@@ -215,13 +214,7 @@ static int rmem_queue_rejected(struct rmem_queue *q, struct rdma_cm_event *ev)
 	}
 	pr_err("rmem: %s: connection rejected: %s\n", q->donor->addr_str,
 	       rdma_reject_msg(q->cm_id, ev->status));
-	/*
-	 * Nothing listens on the donor's port: rmem-donord is not running
-	 * there, and the memory it lent died with it.
-	 */
-	if (ev->status == IB_CM_REJ_INVALID_SERVICE_ID)
-		return -ECONNREFUSED;
-	return -ECONNABORTED;
+	return -ECONNREFUSED;
 }
 
 static int rmem_cm_event(struct rmem_queue *q, struct rdma_cm_event *ev)

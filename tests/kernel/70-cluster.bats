@@ -159,16 +159,6 @@ controller_slabs() {
 	[ -z "$(controller_slabs "$id1")" ]
 }
 
-@test "more replicas than the driver supports: clear refusal, nothing leaks" {
-	run ctl attach --size 128M --replicas 2
-	echo "$output"
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"does not support 2 replicas"* ]]
-	[[ "$output" == *"released"* ]]
-	[ "$(ctl_api GET /v1/status | jq .allocations)" -eq 0 ]
-	[ "$("$RMEMCTL" -j status | jq '.devices | length')" -eq 0 ]
-}
-
 @test "a donor refuses slabs the controller did not grant" {
 	run "$RMEM_TREE/tests/tools/rmem-abuse" --donor 10.77.0.2:7470 \
 		--token-file "$CLUSTER_DIR/token" --wait 30
@@ -183,4 +173,76 @@ controller_slabs() {
 	run env -u RMEM_CONFIG "$RMEMCTL" attach --size 64M
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"--donor"* ]]
+}
+
+# restart_controller: the controller again, on the same database
+restart_controller() {
+	"$(controllerd)" --config "$CLUSTER_DIR/rmem.conf" \
+		>>"$CLUSTER_DIR/controller.log" 2>&1 3>&- &
+	echo $! >"$CLUSTER_DIR/controller.pid"
+	local i
+	for i in $(seq 100); do
+		ctl_api GET /v1/status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Last: it kills a donor and the controller.
+@test "two replicas through the controller: controller, agent and a donor down, no error; re-protected when they return" {
+	echo 10 >/sys/module/rmem/parameters/donor_timeout
+	attach_by_size 128M --replicas 2
+	local name victim vpid
+	name=$(basename "$DEV")
+	[ "$("$RMEMCTL" -j status "$name" | jq '.devices[0].replicas')" -eq 2 ]
+	# every slab's two copies on two different donors
+	"$RMEMCTL" -j status "$name" | jq -e '[.devices[0].slabs[] |
+		(.replicas | map(.donor) | unique | length) == 2] | all'
+	fio --name=ctl --filename="$DEV" --direct=1 --ioengine=libaio \
+		--rw=randwrite --bs=4k --iodepth=8 --loops=6 --verify=crc32c \
+		--verify_fatal=1 --verify_backlog=512 --verify_state_save=0 \
+		--randrepeat=0 --output-format=terse >"$BATS_TEST_TMPDIR/fio.out" 2>&1 3>&- &
+	local fpid=$!
+	sleep 3
+	# controller down, no agent, then the donor of slab 0's second copy dies
+	kill -9 "$(cat "$CLUSTER_DIR/controller.pid")"
+	victim=$("$RMEMCTL" -j status "$name" | jq -r '.devices[0] as $d |
+		$d.donors[$d.slabs[0].replicas[1].donor].addr')
+	vpid=$(cat "$CLUSTER_DIR/donor-$victim.pid")
+	echo "killing donor $victim ($vpid)"
+	kill -9 "$vpid"
+	local i st=""
+	for i in $(seq 60); do
+		st=$("$RMEMCTL" -j status "$name" | jq -r '[.devices[0].slabs[].replicas[].state] | join(" ")')
+		[[ "$st" == *lost* ]] && break
+		sleep 1
+	done
+	echo "replicas with controller and agent down: $st"
+	[[ "$st" == *lost* ]] || false
+	# degraded I/O went on: fio is still running, nothing failed so far
+	kill -0 "$fpid"
+	restart_controller
+	"$RMEMCTL" --config "$CLUSTER_DIR/rmem.conf" agent --interval 2 \
+		>"$BATS_TEST_TMPDIR/agent.log" 2>&1 3>&- &
+	rmem_on_teardown "kill $!"
+	wait "$fpid" || { cat "$BATS_TEST_TMPDIR/fio.out" >&2; false; }
+	for i in $(seq 180); do
+		st=$("$RMEMCTL" -j status "$name" | jq -r '[.devices[0].slabs[].state] | unique | join(" ")')
+		[ "$st" = live ] && break
+		sleep 1
+	done
+	cat "$BATS_TEST_TMPDIR/agent.log"
+	echo "slab states: $st"
+	[ "$st" = live ]
+	[ "$("$RMEMCTL" -j status "$name" | jq '.devices[0].stats.errors')" -eq 0 ]
+	# no copy left on the dead donor, and the controller saw it through
+	run jq -e --arg v "$victim" '[.devices[0] as $d | $d.slabs[].replicas[] |
+		$d.donors[.donor].addr] | index($v) == null' < <("$RMEMCTL" -j status "$name")
+	[ "$status" -eq 0 ]
+	local m
+	m=$(curl -sf "http://127.0.0.1:$CTL_PORT/metrics")
+	echo "$m" | grep -E '^rmem_(replacements_total|resync_bytes_total|slabs_degraded|reprotect_seconds_count)'
+	[ "$(echo "$m" | awk '$1 == "rmem_replacements_total" { print $2 }')" -ge 1 ]
+	[ "$(echo "$m" | awk '$1 == "rmem_slabs_degraded" { print $2 }')" -eq 0 ]
+	[ "$(echo "$m" | awk '$1 == "rmem_reprotect_seconds_count" { print $2 }')" -ge 1 ]
 }

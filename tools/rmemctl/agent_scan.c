@@ -251,8 +251,11 @@ static void act_controller(struct agent *ag, const struct agent_action *a,
 	rr.old = a->old;
 	rr.new.addr = g.addr;
 	rr.new.slab_id = g.slab_id;
-	rr.new.have_generation = true;
-	rr.new.generation = g.generation;
+	/*
+	 * The controller's generation counts replacements of the slot; the
+	 * driver's names the donor's hand-out of the slab, which the donor
+	 * reports itself: the driver is not told the controller's.
+	 */
 	rr.new.have_grant = true;
 	memcpy(rr.new.grant, g.grant, sizeof(rr.new.grant));
 	agent_log("%s slab %" PRIu32 " replica %" PRIu32 " lost on %s: replacing on %s (controller allocation %" PRIu64 ", slab-id %" PRIu32 ")",
