@@ -23,31 +23,6 @@
 #define DONOR_MAX_SESSIONS	1024u
 #define DONOR_MAX_SESSION_CONNS	256u
 
-int donor_listen(struct donor *d, const struct sockaddr *addr)
-{
-	char name[80];
-
-	if (rdma_create_id(d->ec, &d->listen_id, NULL, RDMA_PS_TCP)) {
-		log_error("rdma_create_id: %s", strerror(errno));
-		return -1;
-	}
-	rmem_format_sockaddr(addr, name, sizeof(name));
-	if (rdma_bind_addr(d->listen_id, (struct sockaddr *)addr)) {
-		log_error("cannot bind %s: %s (is an RDMA device on that "
-			  "address?)", name, strerror(errno));
-		return -1;
-	}
-	if (rdma_listen(d->listen_id, 64)) {
-		log_error("rdma_listen on %s: %s", name, strerror(errno));
-		return -1;
-	}
-	log_info("listening on %s%s%s", name,
-		 d->listen_id->verbs ? " device " : "",
-		 d->listen_id->verbs ?
-			ibv_get_device_name(d->listen_id->verbs->device) : "");
-	return 0;
-}
-
 static void fill_rep(const struct donor *d, struct rmem_cm_rep *rep,
 		     enum rmem_cm_status status)
 {
@@ -230,9 +205,15 @@ void donor_cm_event(struct donor *d)
 		struct rdma_cm_id *destroy_id = NULL;
 		struct conn *conn = ev->id->context;
 		struct conn *destroy_conn = NULL;
+		bool relisten = false;
 
-		log_debug("cm event %s (status %d)", rdma_event_str(ev->event),
-			  ev->status);
+		if (ev->id == d->listen_id &&
+		    ev->event != RDMA_CM_EVENT_CONNECT_REQUEST)
+			log_info("listener: cm event %s (status %d)",
+				 rdma_event_str(ev->event), ev->status);
+		else
+			log_debug("cm event %s (status %d)",
+				  rdma_event_str(ev->event), ev->status);
 		switch (ev->event) {
 		case RDMA_CM_EVENT_CONNECT_REQUEST:
 			destroy_id = on_connect_request(d, ev, &destroy_conn);
@@ -268,6 +249,7 @@ void donor_cm_event(struct donor *d)
 			break;
 		case RDMA_CM_EVENT_ADDR_CHANGE:
 			log_warn("address change reported by rdma_cm");
+			relisten = ev->id == d->listen_id;
 			break;
 		case RDMA_CM_EVENT_TIMEWAIT_EXIT:
 		default:
@@ -282,6 +264,9 @@ void donor_cm_event(struct donor *d)
 		}
 		if (destroy_id)
 			rdma_destroy_id(destroy_id);
+		/* After the ack: destroying the listener waits for it. */
+		if (relisten)
+			donor_relisten(d, "address change");
 	}
 	if (errno != EAGAIN && errno != EWOULDBLOCK)
 		log_error("rdma_get_cm_event: %s", strerror(errno));

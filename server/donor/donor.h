@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
@@ -33,6 +34,8 @@ enum donor_fd_kind {
 	DONOR_FD_SIGNAL,
 	DONOR_FD_TIMER,
 	DONOR_FD_CONTROL,
+	DONOR_FD_ASYNC,		/* async events of the listener's device */
+	DONOR_FD_RELISTEN,	/* retry timer while the listener is gone */
 };
 
 struct donor_fd {
@@ -81,7 +84,15 @@ struct donor {
 	struct ctrl_env env;
 	uint64_t instance_id;
 	struct rdma_event_channel *ec;
-	struct rdma_cm_id *listen_id;
+	struct rdma_cm_id *listen_id;	/* NULL while re-creating it */
+	struct sockaddr_storage listen_addr;
+	struct ibv_context *async_ctx;	/* device whose async events we read */
+	struct donor_fd async_efd;
+	int relisten_fd;
+	struct donor_fd relisten_efd;
+	unsigned int relisten_tries;
+	uint64_t relisten_since_ms;
+	const char *relisten_why;
 	struct donor_fd cm_efd;
 	int epfd;
 	int sigfd;
@@ -134,8 +145,13 @@ unsigned int session_fence(struct session *sess, const struct conn *keep,
 /* Disconnect sessions idle past d->idle_timeout_s (called periodically). */
 void donor_reap_idle(struct donor *d);
 
-/* cm.c */
+/* listen.c: the listening id, re-created after a link outage */
 int donor_listen(struct donor *d, const struct sockaddr *addr);
+void donor_relisten(struct donor *d, const char *why);
+void donor_relisten_timer(struct donor *d);
+void donor_async_event(struct donor *d);
+
+/* cm.c */
 void donor_cm_event(struct donor *d);
 void donor_disconnect_all(struct donor *d);
 

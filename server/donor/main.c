@@ -422,6 +422,8 @@ static void close_event_sources(struct donor *d)
 		close(d->sigfd);
 	if (d->timerfd >= 0)
 		close(d->timerfd);
+	if (d->relisten_fd >= 0)
+		close(d->relisten_fd);
 }
 
 static int start_registrar(const struct options *o, struct donor *d,
@@ -524,6 +526,12 @@ static int run_loop(struct donor *d)
 			case DONOR_FD_CONTROL:
 				ctlsock_dispatch(d->ctl);
 				break;
+			case DONOR_FD_ASYNC:
+				donor_async_event(d);
+				break;
+			case DONOR_FD_RELISTEN:
+				donor_relisten_timer(d);
+				break;
 			case DONOR_FD_TIMER: {
 				uint64_t ticks;
 
@@ -543,7 +551,7 @@ int main(int argc, char **argv)
 	struct options o = { 0 };
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	struct donor d = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	struct donor d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .relisten_fd = -1 };
 	sigset_t mask;
 	char a[32], b[32], advertise[80];
 	struct registrar *reg = NULL;
