@@ -37,6 +37,8 @@
 #define RMEM_CTRL_TIMEOUT_MS	3000
 #define RMEM_KEEPALIVE_MS	1000
 #define RMEM_RECONNECT_MS	2000
+/* How often recovery looks whether a port that went down is up again */
+#define RMEM_PORT_WAIT_MS	250
 /* Bytes resync copies per step (one RDMA READ, then one WRITE) */
 #define RMEM_RESYNC_CHUNK	(128 * 1024)
 /* rdma_cm ack timeout exponent: 4.096 us << 14 = 67 ms per retry. */
@@ -81,6 +83,7 @@ u64 rmem_stat_read(struct rmem_stats *s, enum rmem_stat i);
 /* Bits in rmem_queue.flags */
 enum rmem_queue_flag {
 	RMEM_Q_ALLOCATED,	/* cm_id + PD/CQ/QP exist, connected once */
+	RMEM_Q_DRAINED,		/* quiesced: QP flushed, CQ no longer polled */
 	RMEM_Q_LIVE,		/* posting allowed (under post_lock) */
 };
 
@@ -148,6 +151,7 @@ struct rmem_donor {
 	atomic_t		err_gen;
 	int			connect_gen;
 	unsigned long		lost_at;
+	unsigned int		reconnect_tries;
 	bool			stopping;
 
 	u64			instance_id;
@@ -317,6 +321,8 @@ struct rmem_io_wr {
 	struct ib_rdma_wr	wr;
 	struct rmem_queue	*queue;
 	struct ib_sge		*sge;		/* max_sge of them */
+	struct scatterlist	*own_sgl;	/* NULL in w[0] */
+	struct ib_device	*own_ibdev;	/* own_sgl mapped for it */
 	u8			slot;		/* index in rmem_io.w[] */
 	u8			replica;	/* index in slab->r[] */
 };
@@ -340,6 +346,7 @@ struct rmem_io {
 	unsigned long		deadline;
 	struct ib_device	*ibdev;		/* mapped against */
 	int			nents;
+	int			count;		/* mapped entries of sgl */
 	enum dma_data_direction	dir;
 	blk_status_t		status;
 	u8			nr_wr;
@@ -420,7 +427,9 @@ void rmem_queue_init(struct rmem_queue *q, struct rmem_donor *d,
 		     enum rmem_conn_type type, u16 index);
 int rmem_queue_connect(struct rmem_queue *q);
 void rmem_queue_set_live(struct rmem_queue *q, bool live);
+void rmem_queue_quiesce(struct rmem_queue *q);
 void rmem_queue_teardown(struct rmem_queue *q);
+bool rmem_queue_port_up(struct rmem_queue *q);
 
 /* rmem_ctrl.c */
 int rmem_ctrl_alloc_bufs(struct rmem_queue *q);
@@ -436,6 +445,7 @@ void rmem_donor_destroy(struct rmem_donor *d);
 int rmem_donor_connect_ctrl(struct rmem_donor *d);
 int rmem_donor_connect_data(struct rmem_donor *d);
 void rmem_donor_teardown(struct rmem_donor *d);
+void rmem_donor_quiesce(struct rmem_donor *d);
 void rmem_donor_arm(struct rmem_donor *d);
 void rmem_donor_stop(struct rmem_donor *d);
 void rmem_donor_error(struct rmem_donor *d);

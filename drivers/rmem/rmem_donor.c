@@ -113,8 +113,8 @@ static void rmem_donor_set_data_live(struct rmem_donor *d, bool live)
 		rmem_queue_set_live(&d->data[i], live);
 }
 
-/* Caller holds d->lock. */
-void rmem_donor_teardown(struct rmem_donor *d)
+/* Caller holds d->lock: stop posting, flush, send nothing. */
+void rmem_donor_quiesce(struct rmem_donor *d)
 {
 	unsigned int i;
 
@@ -123,9 +123,35 @@ void rmem_donor_teardown(struct rmem_donor *d)
 	rmem_queue_set_live(&d->ctrl, false);
 	rmem_ctrl_abort(d);
 	for (i = 0; i < d->dev->nr_queues; i++)
+		rmem_queue_quiesce(&d->data[i]);
+	rmem_queue_quiesce(&d->ctrl);
+	rmem_ctrl_abort(d);
+}
+
+/* Caller holds d->lock. */
+void rmem_donor_teardown(struct rmem_donor *d)
+{
+	unsigned int i;
+
+	rmem_donor_quiesce(d);
+	for (i = 0; i < d->dev->nr_queues; i++)
 		rmem_queue_teardown(&d->data[i]);
 	rmem_queue_teardown(&d->ctrl);
-	rmem_ctrl_abort(d);
+}
+
+/*
+ * Tear down now if the port is up; else only quiesce, and leave the
+ * disconnect (which sends CM messages) to when the port is back.  True
+ * when the connections are gone.
+ */
+static bool rmem_donor_teardown_safe(struct rmem_donor *d)
+{
+	if (rmem_queue_port_up(&d->ctrl) && rmem_queue_port_up(&d->data[0])) {
+		rmem_donor_teardown(d);
+		return true;
+	}
+	rmem_donor_quiesce(d);
+	return false;
 }
 
 /*
@@ -262,10 +288,11 @@ static void rmem_donor_err_work(struct work_struct *work)
 		d->addr_str);
 	WRITE_ONCE(d->state, RMEM_DONOR_RECONNECTING);
 	d->lost_at = jiffies;
-	rmem_donor_teardown(d);
 	rmem_nl_event(d->dev, RMEM_EVENT_DONOR_LOST, d->index, -1, -1);
 	queue_delayed_work(rmem_wq, &d->reconnect_work,
-			   msecs_to_jiffies(RMEM_RECONNECT_MS));
+			   msecs_to_jiffies(rmem_donor_teardown_safe(d) ?
+					    RMEM_RECONNECT_MS :
+					    RMEM_PORT_WAIT_MS));
 out_unlock:
 	mutex_unlock(&d->lock);
 	memalloc_noio_restore(noio);
@@ -364,11 +391,24 @@ static void rmem_donor_reconnect_work(struct work_struct *work)
 		mutex_unlock(&d->lock);
 		goto out;
 	}
+	/* connections left while the port was down go first, once it is up */
+	if (!rmem_donor_teardown_safe(d)) {
+		ret = -ENETDOWN;
+		overdue = time_after(jiffies, d->lost_at +
+				     rmem_donor_timeout * HZ);
+		queue_delayed_work(rmem_wq, &d->reconnect_work,
+				   msecs_to_jiffies(RMEM_PORT_WAIT_MS));
+		mutex_unlock(&d->lock);
+		goto out_gone;
+	}
 	ret = rmem_donor_reconnect(d);
 	if (ret) {
-		pr_info_ratelimited("rmem: %s: reconnect to %s failed: %d\n",
-			 d->dev->name, d->addr_str, ret);
-		rmem_donor_teardown(d);
+		/* the first failure, then about once a minute */
+		if (d->reconnect_tries++ % 30 == 0)
+			pr_info("rmem: %s: reconnect to %s failed: %d (attempt %u)\n",
+				d->dev->name, d->addr_str, ret,
+				d->reconnect_tries);
+		rmem_donor_teardown_safe(d);
 		/*
 		 * Only a new instance proves its memory gone: a listener
 		 * that refuses may be one that a link outage broke.
@@ -384,12 +424,14 @@ static void rmem_donor_reconnect_work(struct work_struct *work)
 	}
 	mutex_unlock(&d->lock);
 
+out_gone:
 	if (gone || overdue) {
 		if (gone)
 			pr_err("rmem: %s: donor %s is gone (%d): its replicas are lost\n",
 			       d->dev->name, d->addr_str, ret);
 		rmem_replicas_donor_gone(d, gone);
 	} else if (!ret) {
+		d->reconnect_tries = 0;
 		pr_info("rmem: %s: donor %s back\n", d->dev->name, d->addr_str);
 		rmem_nl_event(d->dev, RMEM_EVENT_DONOR_BACK, d->index, -1, -1);
 		rmem_replicas_donor_back(d);

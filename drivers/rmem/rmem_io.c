@@ -23,7 +23,11 @@ static void rmem_wr_done(struct ib_cq *cq, struct ib_wc *wc);
 
 size_t rmem_io_pdu_size(u32 max_sge, unsigned int replicas)
 {
-	return sizeof(struct rmem_io) + max_sge * sizeof(struct scatterlist) +
+	/* the request's sg list, an SGE array per WR, and an sg list of its
+	 * own for each further WR, used when its donor is on another RDMA
+	 * device (which maps the pages for itself) */
+	return sizeof(struct rmem_io) +
+	       (size_t)replicas * max_sge * sizeof(struct scatterlist) +
 	       (size_t)replicas * max_sge * sizeof(struct ib_sge);
 }
 
@@ -32,11 +36,15 @@ static int rmem_init_request(struct blk_mq_tag_set *set, struct request *rq,
 {
 	struct rmem_dev *dev = set->driver_data;
 	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
-	struct ib_sge *sge = (struct ib_sge *)&cmd->sgl[dev->max_sge];
+	struct scatterlist *own = &cmd->sgl[dev->max_sge];
+	struct ib_sge *sge = (struct ib_sge *)&own[(dev->replicas - 1) *
+						   dev->max_sge];
 	unsigned int k;
 
 	for (k = 0; k < dev->replicas; k++) {
 		cmd->w[k].sge = sge + k * dev->max_sge;
+		cmd->w[k].own_sgl = k ? own + (k - 1) * dev->max_sge : NULL;
+		cmd->w[k].own_ibdev = NULL;
 		cmd->w[k].cqe.done = rmem_wr_done;
 		cmd->w[k].slot = k;
 	}
@@ -120,8 +128,70 @@ static void rmem_io_wait(struct rmem_dev *dev, struct request *rq, u64 gen)
 static void rmem_io_attempt_done(struct rmem_dev *dev, struct request *rq);
 
 /*
+ * DMA-map the request's pages for @ibdev: the request's own sg list for
+ * the first device (the usual case: every donor behind one RDMA device),
+ * a copy of it in @w for another.  NULL when mapping failed.
+ */
+static struct scatterlist *rmem_io_map(struct request *rq,
+				       struct rmem_io_wr *w,
+				       struct ib_device *ibdev, int *count)
+{
+	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
+
+	if (!cmd->ibdev) {
+		/* only the entries this request uses: clearing all max_sge
+		 * is a 1 KiB memset per I/O */
+		sg_init_table(cmd->sgl, blk_rq_nr_phys_segments(rq));
+		cmd->nents = blk_rq_map_sg(rq->q, rq, cmd->sgl);
+		cmd->count = ib_dma_map_sg(ibdev, cmd->sgl, cmd->nents,
+					   cmd->dir);
+		if (unlikely(!cmd->count)) {
+			cmd->hard_error = 1;
+			return NULL;
+		}
+		cmd->ibdev = ibdev;
+	}
+	if (likely(ibdev == cmd->ibdev)) {
+		*count = cmd->count;
+		return cmd->sgl;
+	}
+	if (WARN_ON_ONCE(!w->own_sgl))
+		return NULL;
+	/* mapping rewrites only the DMA fields of each entry */
+	memcpy(w->own_sgl, cmd->sgl, cmd->nents * sizeof(*cmd->sgl));
+	*count = ib_dma_map_sg(ibdev, w->own_sgl, cmd->nents, cmd->dir);
+	if (unlikely(!*count)) {
+		cmd->hard_error = 1;
+		return NULL;
+	}
+	w->own_ibdev = ibdev;
+	return w->own_sgl;
+}
+
+/* Undo every mapping of the attempt (rmem_io_map). */
+static void rmem_io_unmap(struct rmem_io *cmd)
+{
+	unsigned int k;
+
+	for (k = 0; k < cmd->nr_wr; k++) {
+		struct rmem_io_wr *w = &cmd->w[k];
+
+		if (w->own_ibdev) {
+			ib_dma_unmap_sg(w->own_ibdev, w->own_sgl, cmd->nents,
+					cmd->dir);
+			w->own_ibdev = NULL;
+		}
+	}
+	if (cmd->ibdev) {
+		/* unmapped before completion: the pages are the caller's again */
+		ib_dma_unmap_sg(cmd->ibdev, cmd->sgl, cmd->nents, cmd->dir);
+		cmd->ibdev = NULL;
+	}
+}
+
+/*
  * Post the request's WR for replica @j; false when the replica's queue
- * is not live (or is on another RDMA device than the request's mapping).
+ * is not live.
  */
 static bool rmem_io_post(struct rmem_dev *dev, struct request *rq,
 			 unsigned int j, struct rmem_io_wr *w)
@@ -130,30 +200,17 @@ static bool rmem_io_post(struct rmem_dev *dev, struct request *rq,
 	struct rmem_replica *r = &cmd->slab->r[j];
 	struct rmem_queue *q = &r->donor->data[cmd->hctx_idx];
 	bool is_write = cmd->dir == DMA_TO_DEVICE;
-	struct scatterlist *sg;
-	int i, ret;
+	struct scatterlist *sg, *sgl;
+	int i, ret, count;
 
 	spin_lock_bh(&q->post_lock);
 	if (unlikely(!test_bit(RMEM_Q_LIVE, &q->flags)))
 		goto out_unlock;
-	if (!cmd->ibdev) {
-		/* only the entries this request uses: clearing all max_sge
-		 * is a 1 KiB memset per I/O */
-		sg_init_table(cmd->sgl, blk_rq_nr_phys_segments(rq));
-		cmd->nents = blk_rq_map_sg(rq->q, rq, cmd->sgl);
-		if (unlikely(!ib_dma_map_sg(q->ibdev, cmd->sgl, cmd->nents,
-					    cmd->dir))) {
-			cmd->hard_error = 1;
-			goto out_unlock;
-		}
-		cmd->ibdev = q->ibdev;
-	} else if (unlikely(cmd->ibdev != q->ibdev)) {
-		pr_warn_ratelimited("rmem: %s: donors on different RDMA devices: replica on %s skipped\n",
-				    dev->name, r->donor->addr_str);
+	sgl = rmem_io_map(rq, w, q->ibdev, &count);
+	if (unlikely(!sgl))
 		goto out_unlock;
-	}
 
-	for_each_sg(cmd->sgl, sg, cmd->nents, i) {
+	for_each_sg(sgl, sg, count, i) {
 		w->sge[i].addr = sg_dma_address(sg);
 		w->sge[i].length = sg_dma_len(sg);
 		w->sge[i].lkey = q->pd->local_dma_lkey;
@@ -162,7 +219,7 @@ static bool rmem_io_post(struct rmem_dev *dev, struct request *rq,
 	w->wr.wr.next = NULL;
 	w->wr.wr.wr_cqe = &w->cqe;
 	w->wr.wr.sg_list = w->sge;
-	w->wr.wr.num_sge = cmd->nents;
+	w->wr.wr.num_sge = count;
 	w->wr.wr.opcode = is_write ? IB_WR_RDMA_WRITE : IB_WR_RDMA_READ;
 	w->wr.wr.send_flags = IB_SEND_SIGNALED;
 	w->wr.remote_addr = r->addr + cmd->off;
@@ -202,6 +259,8 @@ static bool rmem_io_submit_read(struct rmem_dev *dev, struct request *rq)
 		cmd->w[0].queue = NULL;
 		if (rmem_io_post(dev, rq, j, &cmd->w[0]))
 			return true;
+		/* the next copy may be behind another RDMA device */
+		rmem_io_unmap(cmd);
 		__set_bit(j, &cmd->avoid_mask);
 		if (cmd->hard_error)
 			break;
@@ -282,10 +341,7 @@ void rmem_io_submit(struct rmem_dev *dev, struct request *rq)
 		posted = rmem_io_submit_read(dev, rq);
 	if (posted)
 		return;
-	if (cmd->ibdev) {
-		ib_dma_unmap_sg(cmd->ibdev, cmd->sgl, cmd->nents, cmd->dir);
-		cmd->ibdev = NULL;
-	}
+	rmem_io_unmap(cmd);
 	rmem_io_wait(dev, rq, gen);
 }
 
@@ -314,11 +370,7 @@ static void rmem_io_attempt_done(struct rmem_dev *dev, struct request *rq)
 {
 	struct rmem_io *cmd = blk_mq_rq_to_pdu(rq);
 
-	if (cmd->ibdev) {
-		/* Unmapped before completion: the pages are the caller's again. */
-		ib_dma_unmap_sg(cmd->ibdev, cmd->sgl, cmd->nents, cmd->dir);
-		cmd->ibdev = NULL;
-	}
+	rmem_io_unmap(cmd);
 
 	if (cmd->dir == DMA_FROM_DEVICE) {
 		if (likely(cmd->ok_mask)) {
@@ -513,7 +565,8 @@ static int rmem_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
 		/* Another poller is reaping this CQ: nothing to add. */
 		if (!spin_trylock(&q->poll_lock))
 			continue;
-		if (test_bit(RMEM_Q_ALLOCATED, &q->flags))
+		if (test_bit(RMEM_Q_ALLOCATED, &q->flags) &&
+		    !test_bit(RMEM_Q_DRAINED, &q->flags))
 			found += ib_process_cq_direct(q->cq, -1);
 		spin_unlock(&q->poll_lock);
 	}

@@ -7,6 +7,7 @@
  */
 #include <linux/inet.h>
 #include <linux/sched/mm.h>
+#include <rdma/ib_cache.h>
 #include <linux/slab.h>
 
 #include "rmem.h"
@@ -149,6 +150,9 @@ static int rmem_queue_route_resolved(struct rmem_queue *q)
 	struct rmem_cm_req req = {};
 	int ret;
 
+	/* a REQ sent now would break the device's CM (rmem_queue_port_up) */
+	if (!rmem_queue_port_up(q))
+		return -ENETDOWN;
 	ret = rdma_set_ack_timeout(q->cm_id, RMEM_ACK_TIMEOUT);
 	if (ret)
 		return ret;
@@ -204,16 +208,17 @@ static int rmem_queue_rejected(struct rmem_queue *q, struct rdma_cm_event *ev)
 
 	if (rep && len >= sizeof(*rep) &&
 	    le16_to_cpu(rep->magic) == RMEM_PROTO_MAGIC) {
-		pr_err("rmem: %s: connection rejected by donor, status %u\n",
-		       q->donor->addr_str, rep->status);
+		pr_err_ratelimited("rmem: %s: connection rejected by donor, status %u\n",
+				   q->donor->addr_str, rep->status);
 		if (rep->status == RMEM_CM_BAD_VERSION)
 			return -EPROTO;
 		if (rep->status == RMEM_CM_NO_RESOURCES)
 			return -ENOSPC;
 		return -ECONNREFUSED;
 	}
-	pr_err("rmem: %s: connection rejected: %s\n", q->donor->addr_str,
-	       rdma_reject_msg(q->cm_id, ev->status));
+	/* every 2 s while a donor is away: the reconnect path says so */
+	pr_debug("rmem: %s: connection rejected: %s\n", q->donor->addr_str,
+		 rdma_reject_msg(q->cm_id, ev->status));
 	return -ECONNREFUSED;
 }
 
@@ -335,25 +340,51 @@ void rmem_queue_set_live(struct rmem_queue *q, bool live)
 }
 
 /*
- * Stop posting, disconnect, and drain: every WR still posted completes
- * (with a flush error) before the QP goes, so no request is left behind
- * and no late RDMA can touch its pages.  Idempotent.
+ * Is the RDMA port under @q's connection up?  Soft-RoCE puts its QP1 in
+ * the error state for good when a CM message (a DREQ, a REQ) is sent
+ * while its port is down, and no connection on that device can be made
+ * after that: so nothing here sends one while the port is down.
  */
-void rmem_queue_teardown(struct rmem_queue *q)
+bool rmem_queue_port_up(struct rmem_queue *q)
+{
+	enum ib_port_state state;
+
+	if (!q->cm_id || !q->cm_id->device ||
+	    ib_get_cached_port_state(q->cm_id->device, q->cm_id->port_num,
+				     &state))
+		return true;
+	return state == IB_PORT_ACTIVE;
+}
+
+/*
+ * Stop posting and drain: every WR still posted completes (with a flush
+ * error) and no late RDMA can touch its pages; nothing goes on the wire.
+ * The connection itself stays until rmem_queue_teardown().  Idempotent.
+ */
+void rmem_queue_quiesce(struct rmem_queue *q)
 {
 	rmem_queue_set_live(q, false);
-	if (!test_and_clear_bit(RMEM_Q_ALLOCATED, &q->flags))
+	if (!test_bit(RMEM_Q_ALLOCATED, &q->flags) ||
+	    test_and_set_bit(RMEM_Q_DRAINED, &q->flags))
 		return;
 	/*
-	 * rmem_poll() looks at ALLOCATED under poll_lock: once we have held
+	 * rmem_poll() looks at DRAINED under poll_lock: once we have held
 	 * it, no poller is inside the CQ, and none will enter; the drain
 	 * below reaps a polled CQ itself.
 	 */
 	spin_lock(&q->poll_lock);
 	spin_unlock(&q->poll_lock);
-
-	rdma_disconnect(q->cm_id);
 	ib_drain_qp(q->qp);
+}
+
+/* Quiesce, disconnect and destroy the connection.  Idempotent. */
+void rmem_queue_teardown(struct rmem_queue *q)
+{
+	rmem_queue_quiesce(q);
+	if (!test_and_clear_bit(RMEM_Q_ALLOCATED, &q->flags))
+		return;
+	clear_bit(RMEM_Q_DRAINED, &q->flags);
+	rdma_disconnect(q->cm_id);
 	rdma_destroy_qp(q->cm_id);
 	q->qp = NULL;
 	rmem_queue_destroy_ib(q);

@@ -81,14 +81,19 @@ setup_r1() {
 	attach_dev 128M 7470
 }
 
+# setup_r2 NDONORS SIZE [insmod params]: donors on ports 7470.. (pids in
+# D0, D1, ...), all of them in the device, two replicas per slab.
 setup_r2() {
+	local n=$1 size=$2 i args=()
+	shift 2
 	rmem_load io_timeout=45 donor_timeout=10 "$@"
 	rmem_on_teardown "rmmod rmem"
-	start_donor 7470 256M 64M; D0=$DONOR_PID
-	start_donor 7471 256M 64M; D1=$DONOR_PID
-	start_donor 7472 256M 64M; D2=$DONOR_PID
-	DEV=$("$RMEMCTL" attach --donor "$FAB_ADDR:7470" --donor "$FAB_ADDR:7471" \
-		--replicas 2 --size 128M)
+	for ((i = 0; i < n; i++)); do
+		start_donor $((7470 + i)) 256M 64M
+		eval "D$i=$DONOR_PID"
+		args+=(--donor "$FAB_ADDR:$((7470 + i))")
+	done
+	DEV=$("$RMEMCTL" attach "${args[@]}" --replicas 2 --size "$size")
 	[ -b "$DEV" ]
 	rmem_on_teardown "\"$RMEMCTL\" detach $(basename "$DEV")"
 	[ "$(dev_get 'd["replicas"]')" -eq 2 ]
@@ -121,7 +126,7 @@ start_agent() {
 }
 
 @test "link down 2 s at two replicas: no I/O error, replicas back in sync" {
-	setup_r2
+	setup_r2 2 128M
 	fio_start blip2r2
 	sleep 5
 	link_blip 2
@@ -131,7 +136,7 @@ start_agent() {
 }
 
 @test "link down 8 s at two replicas: no I/O error, replicas back in sync" {
-	setup_r2
+	setup_r2 2 128M
 	fio_start blip8r2
 	sleep 5
 	link_blip 8
@@ -141,7 +146,8 @@ start_agent() {
 }
 
 @test "donor SIGKILL at two replicas: no error, re-protected on a third donor" {
-	setup_r2
+	# slab 0 on donors 0 and 1, slab 1 on donors 1 and 2
+	setup_r2 3 128M
 	start_agent
 	fio_start kill1 4
 	sleep 5
@@ -152,7 +158,7 @@ start_agent() {
 	cat "$BATS_TEST_TMPDIR/agent.log"
 	# every slab's replicas are now on 7470 and 7472, none on the dead donor
 	local on
-	on=$(dev_get '" ".join(sorted({r["donor"] for s in d["slabs"] for r in s["replicas"]}))')
+	on=$(dev_get '" ".join(sorted({r["donor_addr"] for s in d["slabs"] for r in s["replicas"]}))')
 	echo "replicas on: $on"
 	[[ "$on" != *:7471* ]] || false
 	[[ "$on" == *:7472* ]] || false
@@ -170,30 +176,29 @@ start_agent() {
 }
 
 @test "resync target killed during resync: resync restarts elsewhere, no loss" {
-	# a slow resync (1 MB/s) so the target can be killed while it copies
-	setup_r2 resync_rate=1
-	start_donor 7473 256M 64M; D3=$DONOR_PID
-	start_agent
+	# one slab, on donors 0 and 1; donors 2 and 3 stand by.  A slow
+	# resync (1 MB/s) so that the target can be killed while it copies.
+	setup_r2 4 64M resync_rate=1
 	fio_start prefill 1
 	fio_wait
+	start_agent
 	kill -9 "$D1"
 	local i st=""
-	for i in $(seq 60); do
-		st=$(dev_get '" ".join(r["state"]+"@"+r["donor"] for s in d["slabs"] for r in s["replicas"])')
+	for i in $(seq 90); do
+		st=$(dev_get '" ".join(r["state"]+"@"+r["donor_addr"] for r in d["slabs"][0]["replicas"])')
 		[[ "$st" == *resyncing* ]] && break
 		sleep 1
 	done
 	echo "replicas: $st"
-	[[ "$st" == *resyncing* ]] || false
-	# kill whichever donor is being copied to
-	local target
-	target=$(dev_get '[r["donor"] for s in d["slabs"] for r in s["replicas"] if r["state"]=="resyncing"][0]')
-	echo "killing resync target $target"
-	case "$target" in
-	*:7472) kill -9 "$D2" ;;
-	*:7473) kill -9 "$D3" ;;
-	*) echo "unexpected resync target $target" >&2; false ;;
-	esac
+	[[ "$st" == *resyncing@$FAB_ADDR:7472* ]] || false
+	kill -9 "$D2"
+	for i in $(seq 90); do
+		st=$(dev_get '" ".join(r["state"]+"@"+r["donor_addr"] for r in d["slabs"][0]["replicas"])')
+		[[ "$st" == *resyncing@$FAB_ADDR:7473* ]] && break
+		sleep 1
+	done
+	echo "replicas after the target died: $st"
+	[[ "$st" == *resyncing@$FAB_ADDR:7473* ]] || false
 	echo 0 >/sys/module/rmem/parameters/resync_rate
 	wait_healthy 180
 	cat "$BATS_TEST_TMPDIR/agent.log"
@@ -205,7 +210,7 @@ start_agent() {
 }
 
 @test "agent down while a donor dies: degraded I/O goes on, re-protection when it returns" {
-	setup_r2
+	setup_r2 3 128M
 	fio_start noagent 3
 	sleep 4
 	kill -9 "$D1"
@@ -222,7 +227,7 @@ start_agent() {
 }
 
 @test "REPLICA_REPLACE: a wrong slab, generation, slot or donor is refused and changes nothing" {
-	setup_r2
+	setup_r2 3 128M
 	local name before after
 	name=$(basename "$DEV")
 	kill -9 "$D1"
