@@ -394,13 +394,16 @@ static void rmem_io_attempt_done(struct rmem_dev *dev, struct request *rq)
 	rmem_io_submit(dev, rq);
 }
 
-/* Errors that say nothing about the donor's health: ours, for good. */
+/*
+ * Errors that say nothing about the donor's health: ours, for good.  Not
+ * LOC_QP_OP_ERR: Soft-RoCE reports a send it could not put on a link
+ * that is down with it.
+ */
 static bool rmem_wc_local_error(enum ib_wc_status status)
 {
 	switch (status) {
 	case IB_WC_LOC_LEN_ERR:
 	case IB_WC_LOC_PROT_ERR:
-	case IB_WC_LOC_QP_OP_ERR:
 	case IB_WC_REM_INV_REQ_ERR:
 		return true;
 	default:

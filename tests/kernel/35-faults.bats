@@ -241,9 +241,19 @@ start_agent() {
 	echo "before: $before"
 	local slot
 	slot=$(dev_get '[j for j,r in enumerate(d["slabs"][0]["replicas"]) if r["state"]=="lost"][0]')
-	run "$RMEMCTL" replace "$name" 7 "$slot" --donor "$FAB_ADDR:7472"
+	# the kernel's own checks: every REPLICA_OLD field given, so rmemctl
+	# sends the request as it is
+	run "$RMEMCTL" replace "$name" 7 "$slot" --donor "$FAB_ADDR:7472" \
+		--old-donor-index 1 --old-slab-id 0 --old-generation 1
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"no such slab"* ]] || false
+	run "$RMEMCTL" replace "$name" 0 2 --donor "$FAB_ADDR:7472" \
+		--old-donor-index 1 --old-slab-id 0 --old-generation 1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no such replica slot"* ]] || false
+	run "$RMEMCTL" replace "$name" 0 "$slot" --donor "$FAB_ADDR:7472" --old-donor-index 2
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"does not match"* ]] || false
 	run "$RMEMCTL" replace "$name" 0 "$slot" --donor "$FAB_ADDR:7472" --old-generation 999
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"does not match"* ]] || false

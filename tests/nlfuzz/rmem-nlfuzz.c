@@ -153,6 +153,50 @@ static void expect(const char *name, int got, int want)
 static const char *donor_addr = "10.77.0.1";
 static int donor_port = 7470;
 
+/* A REPLICA_REPLACE request; @what leaves out or spoils one part. */
+static struct nl_msg *replace_req(const char *dev, const char *what)
+{
+	struct nl_msg *m = new_req(RMEM_CMD_REPLICA_REPLACE);
+	struct nlattr *n;
+
+	if (dev)
+		nla_put_string(m, RMEM_ATTR_DEV_NAME, dev);
+	nla_put_u32(m, RMEM_ATTR_SLAB_INDEX, 0);
+	nla_put_u32(m, RMEM_ATTR_REPLICA_INDEX,
+		    strcmp(what, "slot") ? 0 : RMEM_MAX_REPLICAS);
+	if (strcmp(what, "old")) {
+		n = nla_nest_start(m, RMEM_ATTR_REPLICA_OLD);
+		nla_put_u32(m, RMEM_REPLICA_ATTR_DONOR, 0);
+		nla_put_u32(m, RMEM_REPLICA_ATTR_SLAB_ID, 0);
+		nla_put_u32(m, RMEM_REPLICA_ATTR_GENERATION, 1);
+		nla_nest_end(m, n);
+	}
+	n = nla_nest_start(m, RMEM_ATTR_REPLICA_NEW);
+	if (strcmp(what, "no-donor"))
+		nla_put_u32(m, RMEM_REPLICA_ATTR_DONOR, 1);
+	if (!strcmp(what, "both"))
+		nla_put_string(m, RMEM_REPLICA_ATTR_ADDR, donor_addr);
+	nla_nest_end(m, n);
+	return m;
+}
+
+/* REPLICA_REPLACE: every malformed request is refused before anything. */
+static void replace_cases(void)
+{
+	expect("replace without a device name",
+	       send_req(replace_req(NULL, "")), -EINVAL);
+	expect("replace on an unknown device",
+	       send_req(replace_req("rmem-nosuch", "")), -ENODEV);
+	expect("replace of slot 3",
+	       send_req(replace_req("rmem-nosuch", "slot")), -ERANGE);
+	expect("replace without REPLICA_OLD",
+	       send_req(replace_req("rmem-nosuch", "old")), -EINVAL);
+	expect("replace with REPLICA_NEW naming no donor",
+	       send_req(replace_req("rmem-nosuch", "no-donor")), -EINVAL);
+	expect("replace with REPLICA_NEW naming a donor twice",
+	       send_req(replace_req("rmem-nosuch", "both")), -EINVAL);
+}
+
 static void fixed_cases(void)
 {
 	struct nl_msg *m;
@@ -243,6 +287,26 @@ static void fixed_cases(void)
 	nla_put(m, RMEM_ATTR_CLIENT_ID, 3, "abc");
 	expect("add with a short client id", send_req(m), -ERANGE);
 
+	m = new_req(RMEM_CMD_DEV_ADD);
+	nla_put_u64(m, RMEM_ATTR_SIZE, 1 << 26);
+	put_donor(m, donor_addr, donor_port);
+	nla_put_u32(m, RMEM_ATTR_REPLICAS, 0);
+	expect("add with REPLICAS 0", send_req(m), -ERANGE);
+
+	m = new_req(RMEM_CMD_DEV_ADD);
+	nla_put_u64(m, RMEM_ATTR_SIZE, 1 << 26);
+	put_donor(m, donor_addr, donor_port);
+	nla_put_u32(m, RMEM_ATTR_REPLICAS, RMEM_MAX_REPLICAS + 1);
+	expect("add with REPLICAS above the most", send_req(m), -ERANGE);
+
+	m = new_req(RMEM_CMD_DEV_ADD);
+	nla_put_u64(m, RMEM_ATTR_SIZE, 1 << 26);
+	put_donor(m, donor_addr, donor_port);
+	nla_put_u32(m, RMEM_ATTR_REPLICAS, 2);
+	expect("add with more replicas than donors", send_req(m), -EINVAL);
+
+	replace_cases();
+
 	m = new_req(RMEM_CMD_DEV_DEL);
 	nla_put_string(m, RMEM_ATTR_DEV_NAME, "rmem-nosuch");
 	expect("remove of an unknown device", send_req(m), -ENODEV);
@@ -264,7 +328,8 @@ static void fixed_cases(void)
 static void random_cases(unsigned iterations)
 {
 	static const int cmds[] = { RMEM_CMD_DEV_ADD, RMEM_CMD_DEV_DEL,
-				    RMEM_CMD_DEV_GET, RMEM_CMD_EVENT, 0, 99 };
+				    RMEM_CMD_DEV_GET, RMEM_CMD_EVENT,
+				    RMEM_CMD_REPLICA_REPLACE, 0, 99 };
 	unsigned bad = 0, it;
 
 	for (it = 0; it < iterations; it++) {
