@@ -6,6 +6,7 @@
  * connection alike; the CTRL one also gets its message buffers here.
  */
 #include <linux/inet.h>
+#include <linux/netdevice.h>
 #include <linux/sched/mm.h>
 #include <rdma/ib_cache.h>
 #include <linux/slab.h>
@@ -347,11 +348,23 @@ void rmem_queue_set_live(struct rmem_queue *q, bool live)
  */
 bool rmem_queue_port_up(struct rmem_queue *q)
 {
+	struct rdma_cm_id *id = q->cm_id;
+	struct net_device *ndev;
 	enum ib_port_state state;
+	bool up;
 
-	if (!q->cm_id || !q->cm_id->device ||
-	    ib_get_cached_port_state(q->cm_id->device, q->cm_id->port_num,
-				     &state))
+	if (!id || !id->device)
+		return true;
+	/* the port state is cached from events, which come late: the
+	 * netdev says first that the link went down */
+	ndev = dev_get_by_index(&init_net, id->route.addr.dev_addr.bound_dev_if);
+	if (ndev) {
+		up = netif_running(ndev) && netif_carrier_ok(ndev);
+		dev_put(ndev);
+		if (!up)
+			return false;
+	}
+	if (ib_get_cached_port_state(id->device, id->port_num, &state))
 		return true;
 	return state == IB_PORT_ACTIVE;
 }
