@@ -12,36 +12,6 @@
 #include "agent.h"
 #include "alloc.h"
 
-/* A non-negative integer field no larger than @max */
-static int get_uint(json_object *obj, const char *key, uint64_t max,
-		    uint64_t *out, char *err, size_t errlen)
-{
-	json_object *v;
-	int64_t x;
-
-	if (!json_object_object_get_ex(obj, key, &v) ||
-	    !json_object_is_type(v, json_type_int)) {
-		snprintf(err, errlen, "\"%s\" missing or not an integer", key);
-		return -1;
-	}
-	x = json_object_get_int64(v);
-	if (x < 0 || (uint64_t)x > max) {
-		snprintf(err, errlen, "\"%s\" out of range", key);
-		return -1;
-	}
-	*out = (uint64_t)x;
-	return 0;
-}
-
-static const char *get_str(json_object *obj, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(obj, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
 
 /* "donor": {"id": N, "addr": "10.77.0.3", "port": 7470} */
 static int parse_donor(json_object *obj, struct agent_granted *g, char *err,
@@ -58,10 +28,10 @@ static int parse_donor(json_object *obj, struct agent_granted *g, char *err,
 		snprintf(err, errlen, "\"donor\" missing or not an object");
 		return -1;
 	}
-	if (get_uint(d, "id", INT64_MAX, &g->donor_id, err, errlen) ||
-	    get_uint(d, "port", 65535, &port, err, errlen))
+	if (alloc_json_u64(d, "id", INT64_MAX, &g->donor_id, err, errlen, NULL) ||
+	    alloc_json_u64(d, "port", 65535, &port, err, errlen, NULL))
 		return -1;
-	addr = get_str(d, "addr");
+	addr = alloc_json_str(d, "addr");
 	if (!addr) {
 		snprintf(err, errlen, "\"donor.addr\" missing");
 		return -1;
@@ -90,8 +60,8 @@ int agent_parse_replace_reply(json_object *obj, uint32_t slab,
 		snprintf(err, errlen, "reply is not a JSON object");
 		return -1;
 	}
-	if (get_uint(obj, "slab", UINT32_MAX, &s, err, errlen) ||
-	    get_uint(obj, "replica", UINT32_MAX, &r, err, errlen))
+	if (alloc_json_u64(obj, "slab", UINT32_MAX, &s, err, errlen, NULL) ||
+	    alloc_json_u64(obj, "replica", UINT32_MAX, &r, err, errlen, NULL))
 		return -1;
 	if (s != slab || r != replica) {
 		snprintf(err, errlen, "reply is for slab %" PRIu64 " replica %"
@@ -100,13 +70,13 @@ int agent_parse_replace_reply(json_object *obj, uint32_t slab,
 		return -1;
 	}
 	if (parse_donor(obj, g, err, errlen) ||
-	    get_uint(obj, "slab_id", UINT32_MAX, &v, err, errlen))
+	    alloc_json_u64(obj, "slab_id", UINT32_MAX, &v, err, errlen, NULL))
 		return -1;
 	g->slab_id = (uint32_t)v;
-	if (get_uint(obj, "generation", UINT32_MAX, &v, err, errlen))
+	if (alloc_json_u64(obj, "generation", UINT32_MAX, &v, err, errlen, NULL))
 		return -1;
 	g->generation = (uint32_t)v;
-	grant = get_str(obj, "grant");
+	grant = alloc_json_str(obj, "grant");
 	if (hex_to_bytes(grant, g->grant, RMEM_GRANT_LEN)) {
 		snprintf(err, errlen, "\"grant\" missing or not %d hex digits",
 			 2 * RMEM_GRANT_LEN);
@@ -133,7 +103,7 @@ int agent_parse_alloc_id(json_object *obj, uint64_t *id, char *err,
 		snprintf(err, errlen, "allocation is not an object");
 		return -1;
 	}
-	if (get_uint(first, "id", INT64_MAX, id, err, errlen))
+	if (alloc_json_u64(first, "id", INT64_MAX, id, err, errlen, NULL))
 		return -1;
 	if (!*id) {
 		snprintf(err, errlen, "allocation id 0");

@@ -48,8 +48,11 @@ int hex_to_bytes(const char *hex, uint8_t *out, size_t n)
 	return 0;
 }
 
-/* A non-negative JSON integer field; json-c saturates, so max is refused */
-static int get_u64(json_object *obj, const char *key, uint64_t max,
+/*
+ * A non-negative JSON integer field; json-c saturates, so max is refused.
+ * @where (may be NULL) prefixes the error.  Shared with the agent.
+ */
+int alloc_json_u64(json_object *obj, const char *key, uint64_t max,
 		   uint64_t *out, char *err, size_t errlen, const char *where)
 {
 	json_object *v;
@@ -57,20 +60,22 @@ static int get_u64(json_object *obj, const char *key, uint64_t max,
 
 	if (!json_object_object_get_ex(obj, key, &v) ||
 	    !json_object_is_type(v, json_type_int)) {
-		snprintf(err, errlen, "%s: \"%s\" missing or not an integer",
-			 where, key);
+		snprintf(err, errlen, "%s%s\"%s\" missing or not an integer",
+			 where ? where : "", where ? ": " : "", key);
 		return -1;
 	}
 	x = json_object_get_int64(v);
 	if (x < 0 || (uint64_t)x > max) {
-		snprintf(err, errlen, "%s: \"%s\" out of range", where, key);
+		snprintf(err, errlen, "%s%s\"%s\" out of range",
+			 where ? where : "", where ? ": " : "", key);
 		return -1;
 	}
 	*out = (uint64_t)x;
 	return 0;
 }
 
-static const char *get_str(json_object *obj, const char *key)
+/* A string field, or NULL when missing or not a string */
+const char *alloc_json_str(json_object *obj, const char *key)
 {
 	json_object *v;
 
@@ -91,11 +96,11 @@ static int parse_replica(json_object *obj, struct alloc_replica *r,
 		snprintf(err, errlen, "%s: not an object", where);
 		return -1;
 	}
-	if (get_u64(obj, "donor_id", INT64_MAX, &r->donor_id, err, errlen, where) ||
-	    get_u64(obj, "slab_id", UINT32_MAX, &v, err, errlen, where))
+	if (alloc_json_u64(obj, "donor_id", INT64_MAX, &r->donor_id, err, errlen, where) ||
+	    alloc_json_u64(obj, "slab_id", UINT32_MAX, &v, err, errlen, where))
 		return -1;
 	r->slab_id = (uint32_t)v;
-	s = get_str(obj, "addr");
+	s = alloc_json_str(obj, "addr");
 	if (!s) {
 		snprintf(err, errlen, "%s: \"addr\" missing", where);
 		return -1;
@@ -104,9 +109,9 @@ static int parse_replica(json_object *obj, struct alloc_replica *r,
 		snprintf(err, errlen, "%s: addr: %s", where, perr);
 		return -1;
 	}
-	s = get_str(obj, "state");
+	s = alloc_json_str(obj, "state");
 	snprintf(r->state, sizeof(r->state), "%s", s ? s : "ok");
-	s = get_str(obj, "grant");
+	s = alloc_json_str(obj, "grant");
 	r->have_grant = false;
 	if (s) {
 		if (hex_to_bytes(s, r->grant, RMEM_GRANT_LEN)) {
@@ -133,7 +138,7 @@ static int parse_slab(json_object *obj, struct alloc *a, char *err,
 		snprintf(err, errlen, "%s: not an object", where);
 		return -1;
 	}
-	if (get_u64(obj, "index", a->nr_slabs - 1, &index, err, errlen, where))
+	if (alloc_json_u64(obj, "index", a->nr_slabs - 1, &index, err, errlen, where))
 		return -1;
 	s = &a->slabs[index];
 	if (s->nr_replicas) {
@@ -175,11 +180,11 @@ int alloc_parse(json_object *obj, struct alloc *a, char *err, size_t errlen)
 		snprintf(err, errlen, "allocation is not a JSON object");
 		return -1;
 	}
-	if (get_u64(obj, "id", INT64_MAX, &a->id, err, errlen, "allocation") ||
-	    get_u64(obj, "bytes", INT64_MAX, &a->bytes, err, errlen, "allocation") ||
-	    get_u64(obj, "slab_size", INT64_MAX, &a->slab_size, err, errlen,
+	if (alloc_json_u64(obj, "id", INT64_MAX, &a->id, err, errlen, "allocation") ||
+	    alloc_json_u64(obj, "bytes", INT64_MAX, &a->bytes, err, errlen, "allocation") ||
+	    alloc_json_u64(obj, "slab_size", INT64_MAX, &a->slab_size, err, errlen,
 		    "allocation") ||
-	    get_u64(obj, "replicas", ALLOC_MAX_REPLICAS, &v, err, errlen,
+	    alloc_json_u64(obj, "replicas", ALLOC_MAX_REPLICAS, &v, err, errlen,
 		    "allocation"))
 		return -1;
 	a->replicas = (unsigned int)v;
@@ -187,7 +192,7 @@ int alloc_parse(json_object *obj, struct alloc *a, char *err, size_t errlen)
 		snprintf(err, errlen, "allocation: zero bytes, slab size or replicas");
 		return -1;
 	}
-	cid = get_str(obj, "client_id");
+	cid = alloc_json_str(obj, "client_id");
 	if (hex_to_bytes(cid, a->client_id, RMEM_CLIENT_ID_LEN)) {
 		snprintf(err, errlen, "allocation: \"client_id\" is not 32 hex digits");
 		return -1;

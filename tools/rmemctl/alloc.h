@@ -54,6 +54,9 @@ struct alloc {
  * grants).  0, or -1 with @err saying which field was wrong.
  */
 int alloc_parse(json_object *obj, struct alloc *a, char *err, size_t errlen);
+int alloc_json_u64(json_object *obj, const char *key, uint64_t max,
+		   uint64_t *out, char *err, size_t errlen, const char *where);
+const char *alloc_json_str(json_object *obj, const char *key);
 void alloc_free(struct alloc *a);
 
 /*
