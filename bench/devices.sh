@@ -155,12 +155,15 @@ dev_nbd_tcp_teardown() {
 
 # rmem: one donor on this VM over Soft-RoCE.  RMEM_MODE_PARAM is the module
 # parameter assignment for the completion mode ("" for the default).
+# BENCH_RMEM_REPLICAS=2 (bench/profile --replicas 2): a second donor on the
+# next port and two replicas per slab (the resilience section of
+# `make bench` sets its own devices up, bench/resilience.sh).
 rmem_ko=$tree/drivers/rmem/rmem.ko
 rmem_donord=$tree/server/donor/rmem-donord
 rmemctl=$tree/tools/rmemctl/rmemctl
-donor_pid="" RMEM_MODE_PARAM=""
+donor_pid="" donor2_pid="" RMEM_MODE_PARAM=""
 dev_rmem_setup() {
-	local i
+	local i r=${BENCH_RMEM_REPLICAS:-1} more=()
 	[ -f "$rmem_ko" ] || { REASON="$rmem_ko not built"; return 1; }
 	[ -x "$rmem_donord" ] || { REASON="$rmem_donord not built"; return 1; }
 	[ -x "$rmemctl" ] || { REASON="$rmemctl not built"; return 1; }
@@ -171,17 +174,24 @@ dev_rmem_setup() {
 	"$rmem_donord" --listen "$fab_addr:7470" --size "${BENCH_DEV_MIB}M" \
 		--slab-size 64M >"$raw/dev/$label/donor.log" 2>&1 &
 	donor_pid=$!
+	if [ "$r" = 2 ]; then
+		"$rmem_donord" --listen "$fab_addr:7471" --size "${BENCH_DEV_MIB}M" \
+			--slab-size 64M >"$raw/dev/$label/donor2.log" 2>&1 &
+		donor2_pid=$!
+		more=(--donor "$fab_addr:7471" --replicas 2)
+	fi
 	# The donor pins (and under TCG slowly touches) its memory before it
 	# listens: wait for its "listening" line rather than a fixed time.
 	for i in $(seq 1 600); do
 		kill -0 "$donor_pid" 2>/dev/null ||
 			{ REASON="rmem-donord exited (see raw/dev/$label/donor.log)"; donor_pid=""; return 1; }
-		grep -q "listening on" "$raw/dev/$label/donor.log" 2>/dev/null && break
+		grep -q "listening on" "$raw/dev/$label/donor.log" 2>/dev/null &&
+			{ [ -z "$donor2_pid" ] || grep -q "listening on" "$raw/dev/$label/donor2.log"; } && break
 		[ "$i" = 600 ] && { REASON="rmem-donord not listening after 300 s"; return 1; }
 		sleep 0.5
 	done
 	for i in 1 2 3 4 5; do
-		"$rmemctl" attach --donor "$fab_addr:7470" --size "${BENCH_DEV_MIB}M" \
+		"$rmemctl" attach --donor "$fab_addr:7470" "${more[@]}" --size "${BENCH_DEV_MIB}M" \
 			--name rmem0 >>"$raw/log" 2>&1 && break
 		[ "$i" = 5 ] && { REASON="rmemctl attach failed (see raw/log)"; return 1; }
 		sleep 1
@@ -202,14 +212,15 @@ dev_rmem_setup() {
 	fi
 }
 dev_rmem_teardown() {
+	local p
 	if [ -b /dev/rmem0 ]; then
 		"$rmemctl" detach rmem0 >>"$raw/log" 2>&1
 	fi
-	if [ -n "$donor_pid" ]; then
-		kill "$donor_pid" 2>/dev/null
-		wait "$donor_pid" 2>/dev/null
-	fi
-	donor_pid=""
+	for p in $donor_pid $donor2_pid; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	donor_pid="" donor2_pid=""
 	grep -q '^rmem ' /proc/modules && rmmod rmem >>"$raw/log" 2>&1
 	! grep -q '^rmem ' /proc/modules
 }

@@ -11,13 +11,16 @@
 # recorded as unavailable with the reason, and the run goes on.
 #
 #   --devices LIST   comma-separated subset of: rmem,nvmeof-rdma,nbd-tcp,
-#                    zram,brd (default all; "rmem" expands to one entry per
-#                    completion mode the module offers)
+#                    zram,brd,resilience (default all; "rmem" expands to one
+#                    entry per completion mode the module offers;
+#                    "resilience" is rmem at two replicas against one and
+#                    a donor killed under load, bench/resilience.sh, run
+#                    after the devices)
 #   --skip-apps      fio only
 set -u
 export LC_ALL=C
 
-out="" quick=0 devices="rmem,nvmeof-rdma,nbd-tcp,zram,brd" skip_apps=0
+out="" quick=0 devices="rmem,nvmeof-rdma,nbd-tcp,zram,brd,resilience" skip_apps=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--out) out=$2; shift 2 ;;
@@ -48,11 +51,19 @@ if [ "$quick" = 1 ]; then
 	: "${BENCH_REPS:=1}" "${BENCH_WS_MIB:=32}" "${BENCH_SORT_MIB:=16}"
 	: "${BENCH_FRACTIONS:=50}" "${BENCH_BUDGET_S:=250}" "${BENCH_APP_MIN_S:=16}"
 	: "${BENCH_REDIS_OPS:=2000}"
+	# resilience: 32 MiB over 8 MiB slabs (four slabs, as in the full
+	# run), no idle kill (the loaded one gives the re-protection time too)
+	: "${BENCH_RESIL_S:=45}" "${BENCH_RESIL_MIB:=32}" "${BENCH_RESIL_SLAB:=8M}"
+	: "${BENCH_RESIL_BEFORE_S:=3}" "${BENCH_RESIL_AFTER_S:=1}" "${BENCH_DONOR_TIMEOUT:=2}"
+	: "${BENCH_RESIL_MAX_S:=60}" "${BENCH_RESIL_PARTS:=pair load}"
 else
 	: "${BENCH_DEV_MIB:=256}" "${BENCH_REGION_MIB:=64}" "${BENCH_RUNTIME:=3}"
 	: "${BENCH_REPS:=3}" "${BENCH_WS_MIB:=64}" "${BENCH_SORT_MIB:=32}"
 	: "${BENCH_FRACTIONS:=50 25 100}" "${BENCH_BUDGET_S:=1560}" "${BENCH_APP_MIN_S:=100}"
 	: "${BENCH_REDIS_OPS:=20000}"
+	: "${BENCH_RESIL_S:=300}" "${BENCH_RESIL_MIB:=256}" "${BENCH_RESIL_SLAB:=64M}"
+	: "${BENCH_RESIL_BEFORE_S:=10}" "${BENCH_RESIL_AFTER_S:=3}" "${BENCH_DONOR_TIMEOUT:=10}"
+	: "${BENCH_RESIL_MAX_S:=240}" "${BENCH_RESIL_PARTS:=pair load idle}"
 fi
 # The fabric's MTU.  9000 is what RoCE deployments configure (jumbo
 # frames): the RoCE path MTU becomes 4096, so a 4 KiB page travels in one
@@ -99,6 +110,11 @@ memstress_ops=$((BENCH_WS_MIB * 256 * 16))
 	echo "redis_ops=$BENCH_REDIS_OPS"
 	echo "memstress_ops=$memstress_ops"
 	echo "fabric_mtu=$BENCH_MTU"
+	echo "resil_budget_s=$BENCH_RESIL_S"
+	echo "resil_dev_mib=$BENCH_RESIL_MIB"
+	echo "resil_slab=$BENCH_RESIL_SLAB"
+	echo "resil_before_s=$BENCH_RESIL_BEFORE_S"
+	echo "resil_donor_timeout_s=$BENCH_DONOR_TIMEOUT"
 	echo "user_hz=$(getconf CLK_TCK)"
 	echo "page_cluster=$(cat /proc/sys/vm/page-cluster)"
 	echo "started=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -111,6 +127,7 @@ vmstat_get() { awk -v k="$1" '$1 == k {print $2}' /proc/vmstat; }
 
 # ---- fio --------------------------------------------------------------------
 . "$bench/fiojobs.sh"
+. "$bench/resilience.sh"
 
 run_fio() {	# run_fio NAME: every job, BENCH_REPS times
 	local name=$1 dir=$raw/dev/$1/fio
@@ -319,9 +336,10 @@ fabric_up
 { rdma link show; ibv_devinfo -v | grep -i 'mtu'; } >"$raw/rdma-link.txt" 2>&1
 
 # Expand the device list into table entries: "LABEL FUNC PARAM".
-entries=()
+entries=() do_resil=0
 for d in ${devices//,/ }; do
 	case "$d" in
+	resilience) do_resil=1 ;;
 	rmem)
 		while read -r label param; do
 			if [ "$label" = unavailable ]; then
@@ -338,7 +356,10 @@ for d in ${devices//,/ }; do
 	esac
 done
 
-budget_end=$((SECONDS + BENCH_BUDGET_S))
+# The resilience section runs last, in the BENCH_RESIL_S the devices leave.
+resil_end=$((SECONDS + BENCH_BUDGET_S))
+budget_end=$resil_end
+[ "$do_resil" = 1 ] && budget_end=$((resil_end - BENCH_RESIL_S))
 if [ "$skip_apps" = 0 ]; then
 	log "baseline: applications with all memory local, no swap"
 	APPS_DEADLINE=$budget_end APPS_LEFT=4
@@ -388,6 +409,10 @@ for e in "${entries[@]}"; do
 	log "$label: teardown"
 	"dev_${func}_teardown" || log "$label: teardown failed"
 done
+if [ "$do_resil" = 1 ]; then
+	log "resilience: R=2 against R=1, a donor killed under load and idle ($((resil_end - SECONDS)) s left)"
+	resilience
+fi
 echo "finished=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$raw/meta.env"
 dmesg >"$raw/dmesg.txt" 2>/dev/null
 log "done"

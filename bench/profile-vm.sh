@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/profile-vm.sh --out DIR --device NAME [--mode LABEL] [fio settings]
+# bench/profile-vm.sh --out DIR --device NAME [--mode LABEL] [--replicas N] [fio settings]
 #
 # Inside the VM (started by bench/profile): sets one device up from the
 # bench's device table, starts fio on it, and while fio is past its start
@@ -19,6 +19,7 @@ while [ $# -gt 0 ]; do
 	--qd) qd=$2; shift 2 ;;
 	--jobs) jobs=$2; shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
+	--replicas) export BENCH_RMEM_REPLICAS=$2; shift 2 ;;
 	*) echo "profile-vm.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -39,7 +40,8 @@ case "$device" in
 rmem)
 	func=rmem
 	RMEM_MODE_PARAM=$(rmem_modes | awk -v m="$mode" '$1 == m {print $2}')
-	label=rmem-$mode ;;
+	label=rmem-$mode
+	[ "${BENCH_RMEM_REPLICAS:-1}" = 1 ] || label=$label-r$BENCH_RMEM_REPLICAS ;;
 nvmeof-rdma) func=nvmeof_rdma label=$device ;;
 nbd-tcp) func=nbd_tcp label=$device ;;
 zram|brd) func=$device label=$device ;;
