@@ -49,6 +49,10 @@ static int rmem_init_request(struct blk_mq_tag_set *set, struct request *rq,
 		cmd->w[k].slot = k;
 	}
 	INIT_LIST_HEAD(&cmd->park_node);
+	/* blk-mq does not zero the PDU */
+	cmd->parked = false;
+	cmd->ibdev = NULL;
+	cmd->nr_wr = 0;
 	return 0;
 }
 
