@@ -18,7 +18,7 @@ load helpers
 # block verified soon after it is written (verify_backlog) and all of it at
 # the end; sets FIO_PID.
 fio_start() {
-	local name=$1 loops=${2:-3}
+	local name=$1 loops=${2:-2}
 	fio --name="$name" --filename="$DEV" --direct=1 --ioengine=libaio \
 		--rw=randwrite --bs=4k --iodepth=8 --numjobs=1 --loops="$loops" \
 		--verify=crc32c --verify_fatal=1 --verify_backlog=512 \
@@ -77,8 +77,8 @@ link_blip() {
 setup_r1() {
 	rmem_load io_timeout=45
 	rmem_on_teardown "rmmod rmem"
-	start_donor 7470 256M 64M
-	attach_dev 128M 7470
+	start_donor 7470 128M 64M
+	attach_dev 64M 7470
 }
 
 # setup_r2 NDONORS SIZE [insmod params]: donors on ports 7470.. (pids in
@@ -89,7 +89,7 @@ setup_r2() {
 	rmem_load io_timeout=45 donor_timeout=10 "$@"
 	rmem_on_teardown "rmmod rmem"
 	for ((i = 0; i < n; i++)); do
-		start_donor $((7470 + i)) 256M 64M
+		start_donor $((7470 + i)) 128M 64M
 		eval "D$i=$DONOR_PID"
 		args+=(--donor "$FAB_ADDR:$((7470 + i))")
 	done
@@ -126,7 +126,7 @@ start_agent() {
 }
 
 @test "link down 2 s at two replicas: no I/O error, replicas back in sync" {
-	setup_r2 2 128M
+	setup_r2 2 64M
 	fio_start blip2r2
 	sleep 5
 	link_blip 2
@@ -136,7 +136,7 @@ start_agent() {
 }
 
 @test "link down 8 s at two replicas: no I/O error, replicas back in sync" {
-	setup_r2 2 128M
+	setup_r2 2 64M
 	fio_start blip8r2
 	sleep 5
 	link_blip 8
@@ -149,7 +149,7 @@ start_agent() {
 	# slab 0 on donors 0 and 1, slab 1 on donors 1 and 2
 	setup_r2 3 128M
 	start_agent
-	fio_start kill1 4
+	fio_start kill1
 	sleep 5
 	kill -9 "$D1"
 	fio_wait
@@ -168,7 +168,7 @@ start_agent() {
 		--verify_only=1 --verify_fatal=1 --verify_state_save=0 \
 		--randrepeat=0 --output-format=terse >/dev/null
 	# a second donor failure after re-protection loses nothing
-	fio_start kill2 2
+	fio_start kill2 1
 	sleep 3
 	kill -9 "$D0"
 	fio_wait
@@ -210,7 +210,7 @@ start_agent() {
 }
 
 @test "agent down while a donor dies: degraded I/O goes on, re-protection when it returns" {
-	setup_r2 3 128M
+	setup_r2 3 64M
 	fio_start noagent 3
 	sleep 4
 	kill -9 "$D1"
