@@ -52,10 +52,12 @@ if [ "$quick" = 1 ]; then
 	: "${BENCH_FRACTIONS:=50}" "${BENCH_BUDGET_S:=250}" "${BENCH_APP_MIN_S:=16}"
 	: "${BENCH_REDIS_OPS:=2000}"
 	# resilience: 32 MiB over 8 MiB slabs (four slabs, as in the full
-	# run), no idle kill (the loaded one gives the re-protection time too)
+	# run), not written in full first, no idle kill (the loaded one gives
+	# the re-protection time too), R=1/R=2 devices of 64 MiB
 	: "${BENCH_RESIL_S:=45}" "${BENCH_RESIL_MIB:=32}" "${BENCH_RESIL_SLAB:=8M}"
-	: "${BENCH_RESIL_BEFORE_S:=3}" "${BENCH_RESIL_AFTER_S:=1}" "${BENCH_DONOR_TIMEOUT:=2}"
-	: "${BENCH_RESIL_MAX_S:=60}" "${BENCH_RESIL_PARTS:=pair load}"
+	: "${BENCH_RESIL_BEFORE_S:=3}" "${BENCH_RESIL_AFTER_S:=1}" "${BENCH_DONOR_TIMEOUT:=1}"
+	: "${BENCH_RESIL_MAX_S:=60}" "${BENCH_RESIL_PARTS:=pair load}" "${BENCH_RESIL_FILL:=0}"
+	: "${BENCH_RESIL_PAIR_MIB:=64}"
 else
 	: "${BENCH_DEV_MIB:=256}" "${BENCH_REGION_MIB:=64}" "${BENCH_RUNTIME:=3}"
 	: "${BENCH_REPS:=3}" "${BENCH_WS_MIB:=64}" "${BENCH_SORT_MIB:=32}"
@@ -63,7 +65,8 @@ else
 	: "${BENCH_REDIS_OPS:=20000}"
 	: "${BENCH_RESIL_S:=300}" "${BENCH_RESIL_MIB:=256}" "${BENCH_RESIL_SLAB:=64M}"
 	: "${BENCH_RESIL_BEFORE_S:=10}" "${BENCH_RESIL_AFTER_S:=3}" "${BENCH_DONOR_TIMEOUT:=10}"
-	: "${BENCH_RESIL_MAX_S:=240}" "${BENCH_RESIL_PARTS:=pair load idle}"
+	: "${BENCH_RESIL_MAX_S:=240}" "${BENCH_RESIL_PARTS:=pair load idle}" "${BENCH_RESIL_FILL:=1}"
+	: "${BENCH_RESIL_PAIR_MIB:=$BENCH_DEV_MIB}"
 fi
 # The fabric's MTU.  9000 is what RoCE deployments configure (jumbo
 # frames): the RoCE path MTU becomes 4096, so a 4 KiB page travels in one
@@ -115,6 +118,8 @@ memstress_ops=$((BENCH_WS_MIB * 256 * 16))
 	echo "resil_slab=$BENCH_RESIL_SLAB"
 	echo "resil_before_s=$BENCH_RESIL_BEFORE_S"
 	echo "resil_donor_timeout_s=$BENCH_DONOR_TIMEOUT"
+	echo "resil_fill=$BENCH_RESIL_FILL"
+	echo "resil_pair_dev_mib=$BENCH_RESIL_PAIR_MIB"
 	echo "user_hz=$(getconf CLK_TCK)"
 	echo "page_cluster=$(cat /proc/sys/vm/page-cluster)"
 	echo "started=$(date -u +%Y-%m-%dT%H:%M:%SZ)"

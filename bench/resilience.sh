@@ -91,7 +91,7 @@ resil_fill() {
 
 # ---- part 1: R=2 against R=1 -------------------------------------------------
 resil_pair() {
-	local dir=$resil/pair dsize=$BENCH_DEV_MIB
+	local dir=$resil/pair dsize=$BENCH_RESIL_PAIR_MIB
 	mkdir -p "$dir/fio"
 	# Each donor holds half of the R=1 device and a full copy of the R=2
 	# device's slabs (R=2 over two donors: one copy on each).
@@ -126,8 +126,10 @@ resil_kill() {
 	# the device's size.
 	resil_donors "$dir" "$dsize" "$BENCH_RESIL_SLAB" 3 || return 1
 	resil_attach rmem0 2 "$dsize" 3 || return 1
-	log "resilience/$part: writing all ${dsize} MiB"
-	resil_fill /dev/rmem0 "$dsize" "$dir/fill.txt"
+	if [ "$BENCH_RESIL_FILL" = 1 ]; then
+		log "resilience/$part: writing all ${dsize} MiB"
+		resil_fill /dev/rmem0 "$dsize" "$dir/fill.txt"
+	fi
 	"$rmemctl" -j monitor >"$dir/events.jsonl" 2>"$dir/monitor.err" &
 	mon_pid=$!
 	"$rmemctl" agent --interval 2 -v >"$dir/agent.log" 2>&1 &
@@ -201,6 +203,7 @@ print(max(sorted(c), key=lambda k: c[k]))' "$dir/status-before.json" 2>>"$raw/lo
 		echo "live=$live"
 		echo "load=$load"
 		echo "dev_mib=$dsize"
+		echo "filled=$BENCH_RESIL_FILL"
 		echo "slab=$BENCH_RESIL_SLAB"
 		echo "before_s=$([ "$load" = 1 ] && echo "$BENCH_RESIL_BEFORE_S" || echo 1)"
 		echo "after_s=$BENCH_RESIL_AFTER_S"
