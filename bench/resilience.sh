@@ -94,8 +94,9 @@ resil_pair() {
 	local dir=$resil/pair dsize=$BENCH_RESIL_PAIR_MIB
 	mkdir -p "$dir/fio"
 	# Each donor holds half of the R=1 device and a full copy of the R=2
-	# device's slabs (R=2 over two donors: one copy on each).
-	resil_donors "$dir" $((dsize + dsize / 2)) 64M 2 || return 1
+	# device's slabs (R=2 over two donors: one copy on each), in whole
+	# 64 MiB slabs (a 64 MiB R=1 device is one slab on one donor).
+	resil_donors "$dir" $(((dsize + dsize / 2 + 63) / 64 * 64)) 64M 2 || return 1
 	resil_attach rmem0 1 "$dsize" 2 || return 1
 	resil_attach rmem1 2 "$dsize" 2 || return 1
 	"$rmemctl" -j status >"$dir/status.json" 2>>"$raw/log"
