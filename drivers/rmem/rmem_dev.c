@@ -196,9 +196,10 @@ static void rmem_dev_free_slabs(struct rmem_dev *dev)
 		for (j = 0; j < slab->nr_replicas; j++) {
 			struct rmem_replica *r = &slab->r[j];
 
-			/* lost replicas belong to no one any more */
+			/* lost replicas belong to no one any more; a donor
+			 * still connecting (a failed add) gets its slabs back */
 			if (r->donor && READ_ONCE(r->state) != RMEM_REPLICA_LOST &&
-			    rmem_donor_live(r->donor))
+			    READ_ONCE(r->donor->state) != RMEM_DONOR_DEAD)
 				rmem_donor_slab_free(r->donor, r);
 		}
 		slab->nr_replicas = 0;

@@ -12,6 +12,9 @@ IO_TIMEOUT=5
 
 @test "donor SIGKILLed during fio: errors within the timeout, no hang" {
 	rmem_standard_setup 256M 512M io_timeout=$IO_TIMEOUT
+	# block 0 holds data (a never-written block reads as zeros without
+	# asking any donor, rightly, so it would prove nothing below)
+	dd if=/dev/urandom of="$DEV" bs=4k count=1 oflag=direct status=none
 	fio --name=killme --filename="$DEV" --direct=1 --ioengine=libaio \
 		--rw=randrw --bs=4k --iodepth=16 --numjobs=2 --time_based \
 		--runtime=120 --output-format=terse \
