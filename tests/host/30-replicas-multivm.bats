@@ -37,6 +37,15 @@ kill_vm() {
 	done
 }
 
+# start_donor_vm NAME PORT ADDR: a donor VM on the client's link PORT, in
+# the background ($! is its tests/vm/run).
+start_donor_vm() {
+	"$TREE/tests/vm/run" --quiet --mem 1G --smp 1 --name "mv-donor-$1" \
+		--timeout 900 --link "connect:$2:$3/24" -- \
+		bash tests/host/replicas-mv-donor.sh "$SYNC" "$3" \
+		>"$BATS_TEST_TMPDIR/donor-$1.log" 2>&1 3>&- &
+}
+
 # start_vms: the client VM (listening on both links), then the donors.
 start_vms() {
 	"$TREE/tests/vm/run" --rxe --mem 2G --name mv-client --timeout 900 \
@@ -46,18 +55,11 @@ start_vms() {
 	CLIENT=$!
 	PIDS+=("$CLIENT")
 	sleep 3
-	"$TREE/tests/vm/run" --quiet --mem 1G --smp 1 --name mv-donor-a --timeout 900 \
-		--link "connect:$P1:10.77.1.2/24" -- \
-		bash tests/host/replicas-mv-donor.sh "$SYNC" 10.77.1.2 \
-		>"$BATS_TEST_TMPDIR/donor-a.log" 2>&1 3>&- &
+	start_donor_vm a "$P1" 10.77.1.2
 	DONOR_A=$!
-	PIDS+=("$DONOR_A")
-	"$TREE/tests/vm/run" --quiet --mem 1G --smp 1 --name mv-donor-b --timeout 900 \
-		--link "connect:$P2:10.77.2.2/24" -- \
-		bash tests/host/replicas-mv-donor.sh "$SYNC" 10.77.2.2 \
-		>"$BATS_TEST_TMPDIR/donor-b.log" 2>&1 3>&- &
+	start_donor_vm b "$P2" 10.77.2.2
 	DONOR_B=$!
-	PIDS+=("$DONOR_B")
+	PIDS+=("$DONOR_A" "$DONOR_B")
 }
 
 finish_client() {

@@ -38,6 +38,14 @@ fio_wait() {
 	fi
 }
 
+# fio_verify_all NAME: read back everything fio_start NAME wrote, checked.
+fio_verify_all() {
+	fio --name="$1" --filename="$DEV" --direct=1 --ioengine=libaio \
+		--rw=randwrite --bs=4k --iodepth=8 --verify=crc32c \
+		--verify_only=1 --verify_fatal=1 --verify_state_save=0 \
+		--randrepeat=0 --output-format=terse >/dev/null
+}
+
 # dev_json: the device's status as JSON.
 dev_json() { "$RMEMCTL" -j status "$(basename "$DEV")"; }
 
@@ -163,10 +171,7 @@ start_agent() {
 	[[ "$on" != *:7471* ]] || false
 	[[ "$on" == *:7472* ]] || false
 	# and the data is there: a read-only pass over everything fio wrote
-	fio --name=kill1 --filename="$DEV" --direct=1 --ioengine=libaio \
-		--rw=randwrite --bs=4k --iodepth=8 --verify=crc32c \
-		--verify_only=1 --verify_fatal=1 --verify_state_save=0 \
-		--randrepeat=0 --output-format=terse >/dev/null
+	fio_verify_all kill1
 	# a second donor failure after re-protection loses nothing
 	fio_start kill2 1
 	sleep 3
@@ -202,10 +207,7 @@ start_agent() {
 	echo 0 >/sys/module/rmem/parameters/resync_rate
 	wait_healthy 180
 	cat "$BATS_TEST_TMPDIR/agent.log"
-	fio --name=prefill --filename="$DEV" --direct=1 --ioengine=libaio \
-		--rw=randwrite --bs=4k --iodepth=8 --verify=crc32c \
-		--verify_only=1 --verify_fatal=1 --verify_state_save=0 \
-		--randrepeat=0 --output-format=terse >/dev/null
+	fio_verify_all prefill
 	no_errors
 }
 
