@@ -158,7 +158,7 @@ dev_nbd_tcp_teardown() {
 # BENCH_RMEM_REPLICAS=2 (bench/profile --replicas 2): a second donor on the
 # next port and two replicas per slab (the resilience section of
 # `make bench` sets its own devices up, bench/resilience.sh).
-rmem_ko=$tree/drivers/rmem/rmem.ko
+rmem_ko=$tree/out/modules/$(uname -r)/rmem.ko
 rmem_donord=$tree/server/donor/rmem-donord
 rmemctl=$tree/tools/rmemctl/rmemctl
 donor_pid="" donor2_pid="" RMEM_MODE_PARAM=""

@@ -277,11 +277,28 @@ static int rmem_dev_alloc_slabs(struct rmem_dev *dev, struct rmem_dev_cfg *cfg,
 	return 0;
 }
 
+/* The queue's limits: what the RDMA path can carry in one request. */
+static void rmem_dev_limits(const struct rmem_dev *dev, struct queue_limits *lim)
+{
+	u32 slab_sectors = dev->map.slab_size >> SECTOR_SHIFT;
+
+	memset(lim, 0, sizeof(*lim));
+	lim->logical_block_size = RMEM_SECTOR_SIZE;
+	lim->physical_block_size = RMEM_SECTOR_SIZE;
+	lim->io_min = RMEM_SECTOR_SIZE;
+	lim->max_segments = dev->max_sge;
+	lim->max_segment_size = UINT_MAX;
+	lim->max_hw_sectors = min_t(u32, slab_sectors, 2048);
+	/* no request may cross a slab */
+	lim->chunk_sectors = slab_sectors;
+	lim->max_hw_discard_sectors = min_t(u32, slab_sectors, UINT_MAX >> SECTOR_SHIFT);
+	lim->discard_granularity = RMEM_SECTOR_SIZE;
+}
+
 static int rmem_dev_create_disk(struct rmem_dev *dev)
 {
 	struct blk_mq_tag_set *set = &dev->tag_set;
-	struct request_queue *q;
-	u32 slab_sectors = dev->map.slab_size >> SECTOR_SHIFT;
+	struct queue_limits lim;
 	int ret;
 
 	set->ops = &rmem_mq_ops;
@@ -299,26 +316,14 @@ static int rmem_dev_create_disk(struct rmem_dev *dev)
 	if (ret)
 		return ret;
 
-	dev->disk = rmem_alloc_disk(set, dev);
+	rmem_dev_limits(dev, &lim);
+	dev->disk = rmem_alloc_disk(set, &lim, dev);
 	if (IS_ERR(dev->disk)) {
 		ret = PTR_ERR(dev->disk);
 		dev->disk = NULL;
 		goto out_free_tag_set;
 	}
-
-	q = dev->disk->queue;
-	blk_queue_logical_block_size(q, RMEM_SECTOR_SIZE);
-	blk_queue_physical_block_size(q, RMEM_SECTOR_SIZE);
-	blk_queue_io_min(q, RMEM_SECTOR_SIZE);
-	blk_queue_max_segments(q, dev->max_sge);
-	blk_queue_max_segment_size(q, UINT_MAX);
-	blk_queue_max_hw_sectors(q, min_t(u32, slab_sectors, 2048));
-	/* no request may cross a slab */
-	blk_queue_chunk_sectors(q, slab_sectors);
-	blk_queue_max_discard_sectors(q, min_t(u32, slab_sectors, UINT_MAX >> SECTOR_SHIFT));
-	q->limits.discard_granularity = RMEM_SECTOR_SIZE;
-	blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
-	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, q);
+	rmem_set_nonrot(dev->disk->queue);
 
 	dev->disk->fops = &rmem_fops;
 	dev->disk->private_data = dev;

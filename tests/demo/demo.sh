@@ -72,7 +72,7 @@ done
 "$rmemctl" --config "$dir/rmem.conf" donors
 
 step "loading rmem.ko"
-insmod "$tree/drivers/rmem/rmem.ko"
+insmod "$tree/out/modules/$(uname -r)/rmem.ko"
 
 step "rmemctl attach --size 1G (the controller picks the donors)"
 dev=$("$rmemctl" --config "$dir/rmem.conf" attach --size 1G)

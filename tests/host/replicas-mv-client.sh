@@ -13,7 +13,7 @@ SYNC=$1
 RMEMCTL=tools/rmemctl/rmemctl
 log() { echo "client: $*"; }
 
-insmod drivers/rmem/rmem.ko donor_timeout=10 io_timeout=60
+insmod "out/modules/$(uname -r)/rmem.ko" donor_timeout=10 io_timeout=60
 for port in 7470 7471; do
 	server/donor/rmem-donord --listen 10.77.0.1:$port --size 128M \
 		--slab-size 64M >/tmp/donor-$port.log 2>&1 &

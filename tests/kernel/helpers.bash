@@ -2,7 +2,8 @@
 # booted by tests/vm/run with Soft-RoCE up (fab0 10.77.0.1, rxe0).
 RMEM_TREE=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 . "$RMEM_TREE/tests/vm/lib.sh"
-RMEM_KO=$RMEM_TREE/drivers/rmem/rmem.ko
+# the module built for the booted kernel (tools/build-module)
+RMEM_KO=$RMEM_TREE/out/modules/$(uname -r)/rmem.ko
 RMEMCTL=$RMEM_TREE/tools/rmemctl/rmemctl
 DONORD=$RMEM_TREE/server/donor/rmem-donord
 FAB_ADDR=10.77.0.1
