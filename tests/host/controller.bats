@@ -86,8 +86,10 @@ expect() {
 }
 
 register() {	# register ADDR INSTANCE TOTAL [ZONE] -> prints donor id
+	# called in $(...), where errexit is off: the failure must be returned
 	expect "${5:-201}" POST /v1/donors \
-		"{\"addr\":\"$1\",\"instance_id\":$2,\"slab_size\":$MIB,\"total_slabs\":$3,\"zone\":\"${4:-}\"}"
+		"{\"addr\":\"$1\",\"instance_id\":$2,\"slab_size\":$MIB,\"total_slabs\":$3,\"zone\":\"${4:-}\"}" ||
+		return 1
 	jq -r .id <<<"$body"
 }
 
@@ -488,9 +490,9 @@ sys.exit(hmac.new(token, msg, hashlib.sha256).hexdigest() != sys.argv[5])
 # snapshot ID: the allocation, the status and the metrics but the error
 # count, which every failed request changes.
 snapshot() {
-	expect 200 GET "/v1/allocations/$1"
+	expect 200 GET "/v1/allocations/$1" || return 1
 	printf '%s\n' "$body"
-	expect 200 GET /v1/status
+	expect 200 GET /v1/status || return 1
 	printf '%s\n' "$body"
 	curl -s "$URL/metrics" | grep -v '^rmem_api_errors_total'
 }

@@ -24,6 +24,7 @@ load helpers
 	run "$RMEM_TREE/tests/tools/donor-rdma-check"
 	echo "$output"
 	[ "$status" -eq 0 ]
+	[[ "$output" == *"PASS: rmem-rogue on huge pages"* ]] || false
 }
 
 @test "donor daemon: registers with the controller; grants are enforced" {

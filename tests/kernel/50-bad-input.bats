@@ -5,6 +5,9 @@
 
 load helpers
 
+# `run !`: a command that must fail, checked (a bare `! cmd` is not).
+bats_require_minimum_version 1.5.0
+
 @test "malformed and random netlink requests are refused, nothing changes" {
 	rmem_load
 	rmem_on_teardown "rmmod rmem"
@@ -37,7 +40,7 @@ load helpers
 }
 
 @test "rmemctl: module not loaded is named" {
-	! rmem_loaded
+	run ! rmem_loaded
 	run "$RMEMCTL" status
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"not loaded"* ]]

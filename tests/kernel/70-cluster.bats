@@ -71,7 +71,9 @@ CONF
 teardown_file() {
 	local f
 	for f in "$CLUSTER_DIR"/donor-*.pid "$CLUSTER_DIR/controller.pid"; do
-		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+		if [ -f "$f" ]; then
+			kill "$(cat "$f")" 2>/dev/null
+		fi
 	done
 	sleep 1
 	rmmod rmem 2>/dev/null || true

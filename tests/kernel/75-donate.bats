@@ -6,6 +6,9 @@
 
 load helpers
 
+# `run !`: a command that must fail, checked (a bare `! cmd` is not).
+bats_require_minimum_version 1.5.0
+
 CTL_PORT=17490
 SLAB_BYTES=$((64 << 20))
 
@@ -62,7 +65,9 @@ CONF
 }
 
 teardown_file() {
-	[ -f /run/rmem/donord.pid ] && kill "$(cat /run/rmem/donord.pid)" 2>/dev/null
+	if [ -f /run/rmem/donord.pid ]; then
+		kill "$(cat /run/rmem/donord.pid)" 2>/dev/null
+	fi
 	kill "$(cat "$DON_DIR/controller.pid")" 2>/dev/null
 	sleep 1
 	rmmod rmem 2>/dev/null || true
@@ -130,7 +135,7 @@ teardown_file() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"returned 128M to the host; still lending 0"*"(0 slabs)"* ]]
 	[[ "$output" == *"stopped"* ]]
-	! kill -0 "$pid" 2>/dev/null
+	run ! kill -0 "$pid"
 	[ ! -e /run/rmem/donord.sock ]
 	grep -q "gave 128 MiB back to the host" "$DON_DIR/donord.log" || { tail -n 30 "$DON_DIR/donord.log"; false; }
 }
