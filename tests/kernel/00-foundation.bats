@@ -2,6 +2,7 @@
 # The foundation: the module loads and unloads cleanly, its netlink family
 # comes and goes with it, and Soft-RoCE works.  (DKMS: tests/host/20-dkms.bats)
 # vm: --timeout 1200
+# kernels: all
 
 load helpers
 

@@ -3,6 +3,7 @@
 # and 128 KiB sequential, QD1 and QD32, two jobs each covering half the
 # device; then everything is read back and checked again.
 # vm: --timeout 1500
+# kernels: all
 
 load helpers
 

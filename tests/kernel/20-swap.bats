@@ -2,6 +2,7 @@
 # rmem as the only swap: a workload three times its cgroup's memory.max
 # writes and checks all of its memory while the kernel swaps to the donor.
 # vm: --timeout 1500 --mem 3G
+# kernels: all
 
 load helpers
 

@@ -5,6 +5,7 @@
 # 35-faults.bats.)  A donor that restarts: the
 # slabs it held report errors, never zeros.
 # vm: --timeout 1500
+# kernels: all
 
 load helpers
 

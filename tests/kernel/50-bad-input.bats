@@ -2,6 +2,7 @@
 # Bad input to the driver and to rmemctl: every request gets an error,
 # nothing changes, the kernel stays quiet.
 # vm: --timeout 900
+# kernels: all
 
 load helpers
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Load, attach, use, detach, unload: 20 times, nothing left behind.
 # vm: --timeout 1200
+# kernels: all
 
 load helpers
 

@@ -3,6 +3,7 @@
 # rmem-controllerd, clients attach by size alone, the controller places
 # and grants the slabs, detach gives them back.
 # vm: --timeout 1500 --mem 4G
+# kernels: all
 
 load helpers
 
