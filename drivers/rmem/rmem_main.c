@@ -102,5 +102,5 @@ module_exit(rmem_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("rmem: block device backed by remote memory over RDMA");
-MODULE_VERSION("0.1");
+MODULE_VERSION(RMEM_VERSION);
 MODULE_ALIAS_GENL_FAMILY(RMEM_GENL_NAME);
