@@ -11,7 +11,7 @@
 #include "config.h"
 #include "tap.h"
 
-static char dir[] = "/tmp/test_config.XXXXXX";
+static char dir[256];	/* $TMPDIR/test_config.XXXXXX */
 static char path[512];
 
 static void write_file(const char *text)
@@ -167,6 +167,9 @@ static void test_bad(void)
 
 int main(void)
 {
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, sizeof(dir), "%s/test_config.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;

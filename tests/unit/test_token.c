@@ -11,7 +11,7 @@
 #include "tap.h"
 #include "token.h"
 
-static char dir[] = "/tmp/rmem-test-token.XXXXXX";
+static char dir[128];	/* $TMPDIR/rmem-test-token.XXXXXX */
 
 static const char *write_file(const char *name, const void *data, size_t len,
 			      mode_t mode)
@@ -35,8 +35,9 @@ int main(void)
 	uint8_t buf[RMEM_TOKEN_MAX], big[RMEM_TOKEN_MAX + 1];
 	size_t len = 0;
 	int loose = -1, rc;
-	const char *p;
+	const char *p, *tmp = getenv("TMPDIR");
 
+	snprintf(dir, sizeof(dir), "%s/rmem-test-token.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 2;
