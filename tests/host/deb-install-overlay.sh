@@ -33,8 +33,11 @@ state=$1 debdir=$2 ver=$3
 shift 3
 kvers=("$@")
 arch=$(dpkg --print-architecture)
-dkms_deb=${debdir#/}/rmem-dkms_${ver}_all.deb
-user_deb=${debdir#/}/rmem_${ver}_${arch}.deb
+# Inside the chroot the packages are read from its /tmp (copied there
+# below): the tree may live on another mount, or under /tmp, neither of
+# which the overlay of / shows.
+dkms_deb=tmp/debs/rmem-dkms_${ver}_all.deb
+user_deb=tmp/debs/rmem_${ver}_${arch}.deb
 
 fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
@@ -61,6 +64,9 @@ mount -t sysfs sysfs "$R/sys"
 mount --rbind /dev "$R/dev"
 mount -t tmpfs tmpfs "$R/run"
 mount -t tmpfs tmpfs "$R/tmp"
+mkdir "$R/tmp/debs"
+cp "$debdir/${dkms_deb##*/}" "$debdir/${user_deb##*/}" "$R/tmp/debs/" ||
+	fail "no packages in $debdir (make deb)"
 # Everything below runs in the chroot.
 inroot() {
 	chroot "$R" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
