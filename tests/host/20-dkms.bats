@@ -6,39 +6,19 @@
 # `modprobe rmem`, at the tree's VERSION.
 
 bats_require_minimum_version 1.5.0
+load dkms-kernels
 
 setup_file() {
 	TREE=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 	VER=$(cat "$TREE/VERSION")
-	# The kernel range dkms.conf states, as DKMS reads it (an ERE).
-	RANGE=$(sed -n 's/^BUILD_EXCLUSIVE_KERNEL="\(.*\)"$/\1/p' "$TREE/dkms.conf")
-	export TREE VER RANGE
-	local b k
-	KVERS=""
-	for b in $(ls -d /lib/modules/*/build 2>/dev/null | sort -V); do
-		k=$(basename "$(dirname "$b")")
-		if [[ "$k" =~ $RANGE ]]; then
-			KVERS="$KVERS $k"
-		fi
-	done
-	export KVERS=${KVERS# }
+	RANGE=$(dkms_range)
+	KVERS=$(dkms_kvers)
+	export TREE VER RANGE KVERS
 }
 
 teardown_file() {
 	dkms remove -m rmem -v "$VER" --all >/dev/null 2>&1 || true
 	rm -rf "/usr/src/rmem-$VER"
-}
-
-# The installed kernel of series $1 (6.1, 6.12) among KVERS.
-kver_of() {
-	local k
-	for k in $KVERS; do
-		case "$k" in "$1".*)
-			echo "$k"
-			return 0 ;;
-		esac
-	done
-	return 1
 }
 
 # A VM booting kernel series $1 loads the DKMS-installed module.

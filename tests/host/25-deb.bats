@@ -24,6 +24,7 @@
 # the newest).
 
 bats_require_minimum_version 1.5.0
+load dkms-kernels
 
 setup_file() {
 	TREE=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
@@ -34,16 +35,8 @@ setup_file() {
 	export DKMS_DEB=$DEBDIR/rmem-dkms_${VER}_all.deb
 	export USER_DEB=$DEBDIR/rmem_${VER}_${ARCH}.deb
 	# The kernels DKMS builds for: headers installed, in dkms.conf's range.
-	local range b k
-	range=$(sed -n 's/^BUILD_EXCLUSIVE_KERNEL="\(.*\)"$/\1/p' "$TREE/dkms.conf")
-	KVERS=""
-	for b in $(ls -d /lib/modules/*/build 2>/dev/null | sort -V); do
-		k=$(basename "$(dirname "$b")")
-		if [[ "$k" =~ $range ]]; then
-			KVERS="$KVERS $k"
-		fi
-	done
-	export KVERS=${KVERS# }
+	KVERS=$(dkms_kvers)
+	export KVERS
 	# The native install's snapshot, in the tree: the VMs share it.
 	mkdir -p "$TREE/out"
 	STATE=$(mktemp -d "$TREE/out/deb-test.XXXXXX")
@@ -67,18 +60,6 @@ debs_stale() {
 		fi
 	done < <(cd "$TREE" && git ls-files --cached --others --exclude-standard |
 		grep -Ev '^(out|tests/\.vm|tests/\.logs|tests/\.cache)/')
-	return 1
-}
-
-# The installed kernel of series $1 (6.1, 6.12) among KVERS.
-kver_of() {
-	local k
-	for k in $KVERS; do
-		case "$k" in "$1".*)
-			echo "$k"
-			return 0 ;;
-		esac
-	done
 	return 1
 }
 

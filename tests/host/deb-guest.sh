@@ -34,18 +34,10 @@ esac
 running=$(uname -r)
 export DEBIAN_FRONTEND=noninteractive
 
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { echo "ok: $*"; }
+# shellcheck source=tests/host/deb-lib.sh
+. "$(dirname "$0")/deb-lib.sh"
 # The installed module of kernel $1 (compressed or not), or nothing.
 ko_of() { ls /lib/modules/"$1"/updates/dkms/rmem.ko* 2>/dev/null | head -n 1 || true; }
-timed() {
-	local what=$1 t0 t1
-	shift
-	t0=$(date +%s)
-	"$@"
-	t1=$(date +%s)
-	echo "TIME $what: $((t1 - t0)) s"
-}
 
 for p in rmem rmem-dkms; do
 	if dpkg -s "$p" >/dev/null 2>&1; then

@@ -39,16 +39,8 @@ arch=$(dpkg --print-architecture)
 dkms_deb=tmp/debs/rmem-dkms_${ver}_all.deb
 user_deb=tmp/debs/rmem_${ver}_${arch}.deb
 
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { echo "ok: $*"; }
-timed() {
-	local what=$1 t0 t1
-	shift
-	t0=$(date +%s)
-	"$@"
-	t1=$(date +%s)
-	echo "TIME $what: $((t1 - t0)) s"
-}
+# shellcheck source=tests/host/deb-lib.sh
+. "$(dirname "$0")/deb-lib.sh"
 
 [ "${#kvers[@]}" -gt 0 ] || fail "no kernel given"
 mnt=$state/mnt
